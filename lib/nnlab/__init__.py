@@ -1,0 +1,30 @@
+"""nnlab — the shared library behind the nnlab book.
+
+Every lab imports what it needs from here, so that a second lab never copies code
+from a first one. Importing ``nnlab`` is cheap: it sets quiet defaults for the
+deep-learning backends (before Keras is imported) and checks ``KERAS_BACKEND``;
+the heavy modules (Keras models, training) are imported only when a lab asks.
+
+Modules, each introduced in the lab named in its docstring:
+
+- ``nnlab.profiles``  smoke / quick / full: one code path, scaled data and epochs
+- ``nnlab.seeding``   one helper that seeds every random number generator
+- ``nnlab.data``      MNIST, Fashion-MNIST and CIFAR-10: hash-checked, cached, mirrored
+- ``nnlab.splits``    train / validation / test arrays ready for a model
+- ``nnlab.models``    Keras 3 model builders (MLP, CNN)
+- ``nnlab.training``  training with cached results ("train or load")
+- ``nnlab.plots``     figures that share one look
+- ``nnlab.claims``    the "what the reports claimed, and what we found" tables
+"""
+
+from __future__ import annotations
+
+from nnlab import _environment
+
+_environment.configure()
+
+from nnlab.profiles import Profile, get_profile  # noqa: E402
+from nnlab.seeding import set_seed  # noqa: E402
+
+__version__ = "0.1.0"
+__all__ = ["Profile", "get_profile", "set_seed", "__version__"]

@@ -1,0 +1,122 @@
+"""The closing table of every lab: what the reports claimed, and what we found.
+
+Introduced in lab 1 (Initialization). A lab records each claim with the evidence it
+measured and a verdict computed from that evidence, then ends with
+:meth:`Claims.show` (a table on the page) and :meth:`Claims.assert_all`, which fails the
+lab — and so the book build and the tests — when a verdict differs from what the lab
+states.
+
+Two kinds of claim:
+
+- ``structural`` facts (zero-init symmetry, exact permutation equivalence, gradient-check
+  error) hold at any scale, so they are asserted in every profile;
+- ``accuracy`` claims need the real experiment, so they are asserted only in the full
+  profile; smaller profiles still show the measured value, marked as indicative.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import Literal
+
+from nnlab.profiles import Profile, get_profile
+
+Kind = Literal["structural", "accuracy"]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One row: who claimed what, what we measured, and whether it held."""
+
+    source: str
+    claim: str
+    evidence: str
+    holds: bool
+    expected: bool
+    kind: Kind
+
+    def asserted(self, profile: Profile) -> bool:
+        return self.kind == "structural" or profile.is_full
+
+    def verdict(self, profile: Profile) -> str:
+        word = "confirmed" if self.holds else "not confirmed"
+        if not self.asserted(profile):
+            return f"{word} here (indicative: {profile.name} profile)"
+        return word
+
+
+@dataclass
+class Claims:
+    """The claims of one lab, in the order the lab checks them."""
+
+    chapter: str
+    profile: Profile = field(default_factory=get_profile)
+    rows: list[Claim] = field(default_factory=list)
+
+    def check(
+        self,
+        source: str,
+        claim: str,
+        *,
+        holds: bool,
+        evidence: str,
+        expected: bool = True,
+        kind: Kind = "structural",
+    ) -> bool:
+        """Record a claim and the verdict computed from the lab's measurement.
+
+        ``expected`` states what the lab's prose says the verdict is (a report can be
+        wrong: then ``expected=False``). Returns ``holds`` so a lab can branch on it.
+        """
+        if kind not in ("structural", "accuracy"):
+            raise ValueError(f"kind must be 'structural' or 'accuracy', got {kind!r}")
+        self.rows.append(Claim(source, claim, evidence, bool(holds), bool(expected), kind))
+        return bool(holds)
+
+    def failures(self) -> list[Claim]:
+        """Asserted claims whose verdict differs from what the lab states."""
+        return [c for c in self.rows if c.asserted(self.profile) and c.holds != c.expected]
+
+    def to_markdown(self) -> str:
+        lines = ["| source | claim | what we measured | verdict |", "|---|---|---|---|"]
+        for c in self.rows:
+            cells = (c.source, c.claim, c.evidence, c.verdict(self.profile))
+            lines.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th style='text-align:left'>{h}</th>" for h in
+                       ("source", "claim", "what we measured", "verdict"))
+        body = []
+        for c in self.rows:
+            ok = c.holds == c.expected
+            colour = "#1a7f37" if c.holds else "#9a6700"
+            if c.asserted(self.profile) and not ok:
+                colour = "#cf222e"
+            cells = [html.escape(c.source), html.escape(c.claim), html.escape(c.evidence),
+                     f"<b style='color:{colour}'>{html.escape(c.verdict(self.profile))}</b>"]
+            body.append("<tr>" + "".join(f"<td style='text-align:left'>{x}</td>" for x in cells) + "</tr>")
+        caption = (f"<caption style='caption-side:bottom;text-align:left'>{html.escape(self.chapter)} · "
+                   f"profile {self.profile.name}: structural claims are asserted in every profile, "
+                   "accuracy claims in the full profile.</caption>")
+        return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+    def show(self) -> "Claims":
+        """Display the table in a notebook (or print Markdown in a script)."""
+        try:
+            from IPython.display import HTML, display
+
+            display(HTML(self._repr_html_()))
+        except ImportError:  # plain Python: no IPython
+            print(self.to_markdown())
+        return self
+
+    def assert_all(self) -> None:
+        """Fail when any asserted verdict differs from the lab's statement."""
+        bad = self.failures()
+        if bad:
+            lines = [f"- {c.source}: {c.claim} — measured {c.evidence}; holds={c.holds}, lab states {c.expected}"
+                     for c in bad]
+            raise AssertionError(f"{len(bad)} claim(s) of {self.chapter} did not come out as stated:\n"
+                                 + "\n".join(lines))

@@ -1,0 +1,300 @@
+"""Figures that share one look across the book.
+
+Introduced in lab 1 (Initialization). Every sweep, learning curve and image grid in the
+book is drawn by a function here, so a reader learns to read one kind of plot once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+STYLE: dict[str, Any] = {
+    "figure.figsize": (8, 3.6),
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "legend.fontsize": 8,
+    "legend.frameon": False,
+    "image.cmap": "gray",
+}
+
+plt.rcParams.update(STYLE)
+
+METRIC_LABELS = {
+    "loss": "loss",
+    "accuracy": "accuracy",
+    "val_loss": "validation loss",
+    "val_accuracy": "validation accuracy",
+}
+
+
+def _history(run: Any) -> Mapping[str, Sequence[float]]:
+    return run.history if hasattr(run, "history") else run
+
+
+def learning_curves(
+    runs: Mapping[str, Any],
+    metrics: Sequence[str] = ("loss", "accuracy"),
+    *,
+    title: str | None = None,
+    validation: bool = True,
+    logy: Sequence[str] = (),
+) -> plt.Figure:
+    """One panel per metric; one colour per run; solid = training, dashed = validation.
+
+    ``runs`` maps a label to a :class:`~nnlab.training.Run` or to a plain history dict.
+    """
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.4), squeeze=False)
+    colors = plt.cm.viridis(np.linspace(0, 0.9, max(len(runs), 1)))
+    for ax, metric in zip(axes[0], metrics):
+        for color, (label, run) in zip(colors, runs.items()):
+            hist = _history(run)
+            if metric in hist:
+                epochs = np.arange(1, len(hist[metric]) + 1)
+                ax.plot(epochs, hist[metric], color=color, label=label, marker="." if len(epochs) < 3 else None)
+            if validation and f"val_{metric}" in hist:
+                epochs = np.arange(1, len(hist[f"val_{metric}"]) + 1)
+                ax.plot(epochs, hist[f"val_{metric}"], color=color, ls="--", marker="." if len(epochs) < 3 else None)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(METRIC_LABELS.get(metric, metric))
+        if metric in logy:
+            ax.set_yscale("log")
+    axes[0][-1].legend(loc="best", title="solid: train · dashed: validation" if validation else None)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def bar_compare(
+    values: Mapping[str, float],
+    *,
+    ylabel: str,
+    title: str | None = None,
+    reference: float | None = None,
+    reference_label: str = "report",
+    fmt: str = "{:.3f}",
+) -> plt.Figure:
+    """Horizontal bars for one number per variant, labelled, with an optional reference line."""
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(values) + 1.2))
+    names = list(values)
+    nums = [values[n] for n in names]
+    ax.barh(names, nums, color=plt.cm.viridis(0.45))
+    for y, v in enumerate(nums):
+        ax.text(v, y, " " + fmt.format(v), va="center", fontsize=8)
+    if reference is not None:
+        ax.axvline(reference, color="crimson", ls=":", label=reference_label)
+        ax.legend(loc="lower right")
+    ax.invert_yaxis()
+    ax.set_xlabel(ylabel)
+    ax.grid(axis="y", visible=False)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def image_grid(
+    images: np.ndarray,
+    titles: Sequence[str] | None = None,
+    *,
+    ncols: int = 8,
+    size: float = 1.3,
+    title: str | None = None,
+    cmap: str = "gray",
+) -> plt.Figure:
+    """A grid of images (grayscale ``(n, h, w)`` or ``(n, h, w, 1)``, or RGB ``(n, h, w, 3)``)."""
+    images = np.asarray(images)
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    n = len(images)
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if title else 0)),
+                             squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < n:
+            ax.imshow(images[i], cmap=cmap if images.ndim == 3 else None)
+            if titles is not None:
+                ax.set_title(titles[i], fontsize=7)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def histograms(
+    arrays: Mapping[str, np.ndarray],
+    *,
+    bins: int = 50,
+    ncols: int = 4,
+    xlabel: str = "value",
+    title: str | None = None,
+    sharex: bool = False,
+) -> plt.Figure:
+    """One histogram panel per named array (weights, activations, errors…)."""
+    n = len(arrays)
+    ncols = min(ncols, n)
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 2.5 * nrows), squeeze=False, sharex=sharex)
+    for ax, (name, values) in zip(axes.flat, arrays.items()):
+        ax.hist(np.ravel(values), bins=bins, color=plt.cm.viridis(0.35))
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel(xlabel)
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def line_panels(
+    panels: Mapping[str, Mapping[str, Sequence[float]]],
+    *,
+    x: Sequence[float] | None = None,
+    xlabel: str = "layer",
+    ylabels: str | Sequence[str] = "",
+    logy: Sequence[str] = (),
+    title: str | None = None,
+    hlines: Mapping[str, float] | None = None,
+    ncols: int | None = None,
+) -> plt.Figure:
+    """Several panels of curves that share an x axis: one panel per key, one line per label.
+
+    Introduced in lab 2 (Activations), for activation functions and their derivatives and
+    for per-layer statistics (fraction saturated or dead, gradient norm). ``panels`` maps a
+    panel title to ``{label: y values}``; ``x`` is shared (default: 1, 2, … — layer numbers).
+    ``logy`` names the panels drawn on a log scale; ``hlines`` adds a dotted reference line
+    to the named panels. The same label gets the same colour in every panel.
+    """
+    names = list(panels)
+    ncols = ncols or len(names)
+    nrows = int(np.ceil(len(names) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.3 * nrows), squeeze=False)
+    labels = list(dict.fromkeys(label for lines in panels.values() for label in lines))
+    colors = dict(zip(labels, plt.cm.viridis(np.linspace(0, 0.9, max(len(labels), 1)))))
+    ylabel_list = [ylabels] * len(names) if isinstance(ylabels, str) else list(ylabels)
+    for ax, name, ylabel in zip(axes.flat, names, ylabel_list):
+        for label, ys in panels[name].items():
+            ys = np.asarray(ys, dtype=float)
+            xs = np.arange(1, len(ys) + 1) if x is None else np.asarray(x)
+            ax.plot(xs, ys, color=colors[label], label=label, marker="." if len(ys) <= 20 else None)
+        if hlines and name in hlines:
+            ax.axhline(hlines[name], color="crimson", ls=":", lw=1)
+        if name in logy:
+            ax.set_yscale("log")
+        if x is None:
+            ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.set_title(name)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+    for ax in list(axes.flat)[len(names):]:
+        ax.axis("off")
+    handles, labs = [], []
+    for ax in axes.flat:  # one legend for the figure, every label once
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if lab not in labs:
+                handles.append(h)
+                labs.append(lab)
+    fig.legend(handles, labs, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(len(labs), 6))
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def heatmap(
+    tables: Any,
+    *,
+    title: str | None = None,
+    fmt: str = "{:.2f}",
+    cmap: str = "viridis",
+    vmin: float | None = None,
+    vmax: float | None = None,
+    colorbar: str | Sequence[str] = "",
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+) -> plt.Figure:
+    """A grid of results as coloured, annotated cells: rows × columns of a table.
+
+    Introduced in lab 2 (Activations), for the activation × initialization × depth grid.
+    ``tables`` is a pandas DataFrame (index = rows, columns = columns) or a mapping of
+    panel titles to DataFrames, drawn side by side. ``fmt`` formats each cell's number
+    (NaN cells read "nan"); ``colorbar`` labels each panel's colour bar; ``vmin``/``vmax``
+    fix the colour scale (the same for every panel).
+    """
+    panels = dict(tables) if isinstance(tables, Mapping) else {"": tables}
+    bars = [colorbar] * len(panels) if isinstance(colorbar, str) else list(colorbar)
+    first = next(iter(panels.values()))
+    width = 1.0 + 0.9 * first.shape[1]
+    fig, axes = plt.subplots(1, len(panels), figsize=(width * len(panels) + 1.4, 0.42 * first.shape[0] + 1.6),
+                             squeeze=False)
+    for ax, (name, table), bar in zip(axes[0], panels.items(), bars):
+        values = np.asarray(table, dtype=float)
+        image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+        lo, hi = image.get_clim()
+        for (i, j), v in np.ndenumerate(values):
+            shade = 0.5 if not np.isfinite(v) or hi == lo else (v - lo) / (hi - lo)
+            ax.text(j, i, fmt.format(v) if np.isfinite(v) else "nan", ha="center", va="center", fontsize=8,
+                    color="black" if shade > 0.55 else "white")
+        ax.set_xticks(range(values.shape[1]), [str(c) for c in table.columns])
+        ax.set_yticks(range(values.shape[0]), [str(r) for r in table.index])
+        ax.set_xlabel(xlabel if xlabel is not None else (table.columns.name or ""))
+        ax.set_ylabel(ylabel if ylabel is not None else (table.index.name or ""))
+        ax.grid(False)
+        if name:
+            ax.set_title(name)
+        fig.colorbar(image, ax=ax, label=bar, fraction=0.08, pad=0.03)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def mean_std_lines(
+    x: Sequence[float],
+    series: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    *,
+    xlabel: str,
+    ylabel: str,
+    title: str | None = None,
+    xticklabels: Sequence[str] | None = None,
+    references: Mapping[str, float] | None = None,
+    logx: bool = False,
+) -> plt.Figure:
+    """One line per named series of ``(means, stds)`` over ``x``, with ±1 std error bars.
+
+    Introduced in lab 4 (Permutations) for accuracy over several seeds against a knob.
+    ``references`` draws labelled horizontal lines (e.g. another model's level, chance).
+    """
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    colors = plt.cm.viridis(np.linspace(0, 0.8, max(len(series), 1)))
+    for color, (label, (means, stds)) in zip(colors, series.items()):
+        stds = np.nan_to_num(np.asarray(stds, dtype=float))
+        ax.errorbar(x, means, yerr=stds, color=color, label=label, marker="o", capsize=3)
+    line_styles = iter([":", "-.", "--"] * 4)
+    for label, value in (references or {}).items():
+        ax.axhline(value, color="crimson", ls=next(line_styles), lw=1, label=label)
+    if logx:
+        ax.set_xscale("log")
+    if xticklabels is not None:
+        ax.set_xticks(list(x))
+        ax.set_xticklabels(list(xticklabels))
+        ax.minorticks_off()
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(loc="best")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig

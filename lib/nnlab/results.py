@@ -1,0 +1,106 @@
+"""Headline numbers: every lab records what it measured, and the book's results page lists them.
+
+Introduced in lab 1 (Initialization). A lab calls :func:`record` for each headline result
+(an accuracy, an error, a rate), with the best figure of the reports and the goal next to
+it. Records are written, one JSON file per lab, to ``NNLAB_RESULTS`` (default
+``_build/results`` in the repository), together with the profile, backend, device and date
+that produced them; :func:`load_all` reads them back for the results page and the benchmark.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from nnlab.profiles import get_profile, gpu_available
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def results_dir() -> Path:
+    """Where result files go: ``NNLAB_RESULTS`` or ``<repo>/_build/results``."""
+    return Path(os.environ.get("NNLAB_RESULTS", REPO_ROOT / "_build" / "results"))
+
+
+@dataclass(frozen=True)
+class Result:
+    """One headline number and its context."""
+
+    lab: str
+    name: str
+    value: float
+    unit: str
+    report_best: float | None
+    report: str
+    goal: float | None
+    higher_is_better: bool
+    profile: str
+    backend: str
+    device: str
+    date: str
+    seconds: float | None = None
+
+    @property
+    def meets_goal(self) -> bool | None:
+        if self.goal is None:
+            return None
+        return self.value >= self.goal if self.higher_is_better else self.value <= self.goal
+
+
+def _device() -> str:
+    return "GPU" if gpu_available() else f"CPU ({platform.machine()}, {os.cpu_count()} cores)"
+
+
+def record(
+    lab: str,
+    name: str,
+    value: float,
+    *,
+    unit: str = "",
+    report_best: float | None = None,
+    report: str = "",
+    goal: float | None = None,
+    higher_is_better: bool = True,
+    seconds: float | None = None,
+) -> Result:
+    """Store one headline number for ``lab`` (replacing an earlier one of the same name)."""
+    result = Result(
+        lab=lab, name=name, value=float(value), unit=unit, report_best=report_best, report=report,
+        goal=goal, higher_is_better=higher_is_better, profile=get_profile().name,
+        backend=os.environ.get("KERAS_BACKEND", "tensorflow"), device=_device(),
+        date=time.strftime("%Y-%m-%d"), seconds=seconds,
+    )
+    folder = results_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{lab}.json"
+    entries = [e for e in _read(path) if e["name"] != name] + [asdict(result)]
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(entries, handle, indent=1)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return result
+
+
+def _read(path: Path) -> list[dict]:
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return []
+
+
+def load_all(folder: Path | None = None) -> list[Result]:
+    """Every recorded result, lab by lab."""
+    folder = folder or results_dir()
+    out = []
+    for path in sorted(folder.glob("*.json")):
+        out.extend(Result(**entry) for entry in _read(path))
+    return out

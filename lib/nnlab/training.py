@@ -1,0 +1,221 @@
+"""Training with one call, quiet in the book and cached between builds ("train or load").
+
+Introduced in lab 1 (Initialization). :func:`train` compiles and fits a Keras model on a
+:class:`~nnlab.splits.Splits` and returns a :class:`Run` (history, validation scores,
+parameter count, seconds). When ``cache=True`` the history and weights are stored under
+the data cache (``$NNLAB_DATA/runs/<key>``), keyed by everything that shapes the result:
+the config, the data split, the profile, the backend and the nnlab version. Re-building
+the book then reloads an unchanged experiment instead of training it again.
+
+Progress bars show when a person trains interactively; ``NNLAB_QUIET=1`` (set by
+``make book`` and ``make test``) keeps the book and the test logs clean.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from nnlab.splits import Splits
+
+HistoryDict = dict[str, list[float]]
+
+
+@dataclass
+class Run:
+    """The outcome of one training run."""
+
+    name: str
+    config: dict[str, Any]
+    history: HistoryDict
+    params: int
+    seconds: float
+    model: keras.Model | None = None
+    cached: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def final(self, metric: str = "val_accuracy") -> float:
+        """The metric's value after the last epoch."""
+        return float(self.history[metric][-1])
+
+    def best(self, metric: str = "val_accuracy") -> float:
+        """The best value the metric reached (max for accuracy, min for losses/errors)."""
+        values = self.history[metric]
+        return float(min(values) if ("loss" in metric or "error" in metric) else max(values))
+
+    @property
+    def epochs(self) -> int:
+        return len(next(iter(self.history.values()))) if self.history else 0
+
+
+def quiet() -> bool:
+    """True when training should print nothing (``NNLAB_QUIET`` set to a non-empty, non-0 value)."""
+    return os.environ.get("NNLAB_QUIET", "") not in ("", "0")
+
+
+def default_verbose() -> int | str:
+    """0 in the book and the tests, Keras's progress bar otherwise."""
+    return 0 if quiet() else "auto"
+
+
+def _key(payload: Mapping[str, Any]) -> str:
+    text = json.dumps(payload, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def runs_dir() -> Path:
+    """Where cached runs live: ``<data cache>/runs``."""
+    from nnlab.data import cache_dir
+
+    return cache_dir() / "runs"
+
+
+def _tensorboard_callback(name: str) -> keras.callbacks.Callback | None:
+    """A TensorBoard callback when ``NNLAB_TENSORBOARD`` names a log folder."""
+    root = os.environ.get("NNLAB_TENSORBOARD")
+    if not root:
+        return None
+    return keras.callbacks.TensorBoard(log_dir=str(Path(root) / name))
+
+
+def train(
+    build: Callable[[], keras.Model],
+    splits: Splits,
+    *,
+    name: str,
+    epochs: int,
+    batch_size: int = 128,
+    optimizer: str | Callable[[], keras.optimizers.Optimizer] = "adam",
+    loss: str | keras.losses.Loss = "sparse_categorical_crossentropy",
+    metrics: Sequence[str | keras.metrics.Metric] = ("accuracy",),
+    callbacks: Callable[[], list[keras.callbacks.Callback]] | None = None,
+    config: Mapping[str, Any] | None = None,
+    cache: bool = True,
+    keep_model: bool = True,
+    seed: int = 0,
+    verbose: int | str | None = None,
+) -> Run:
+    """Build, compile and fit a model; reload it instead when an identical run is cached.
+
+    ``build`` makes a fresh model (called after seeding, so runs are repeatable);
+    ``optimizer`` is a Keras name or a factory; ``callbacks`` is a factory too, so a
+    cached run and a fresh one see the same configuration. ``config`` describes the
+    run for the cache key and the results tables; the data split and the profile are
+    added automatically. Validation scores come from ``splits.x_val``; the test split is
+    left untouched (see :func:`evaluate`).
+    """
+    from nnlab.profiles import get_profile
+    from nnlab.seeding import set_seed
+
+    if epochs < 1:
+        raise ValueError(f"epochs must be at least 1, got {epochs}")
+    config = dict(config or {})
+    payload = {
+        "name": name,
+        "config": config,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "optimizer": optimizer if isinstance(optimizer, str) else config.get("optimizer", repr(optimizer)),
+        "loss": loss if isinstance(loss, str) else type(loss).__name__,
+        "splits": splits.fingerprint(),
+        "profile": get_profile().name,
+        "backend": keras.backend.backend(),
+        "seed": seed,
+        "nnlab": _code_version(),
+    }
+    folder = runs_dir() / _key(payload)
+    def fresh_model() -> keras.Model:
+        set_seed(seed)
+        model = build()
+        opt = keras.optimizers.get(optimizer) if isinstance(optimizer, str) else optimizer()
+        model.compile(optimizer=opt, loss=loss, metrics=list(metrics))
+        return model
+
+    model = fresh_model()
+    if cache and (folder / "run.json").exists():
+        try:
+            return _load_run(folder, model if keep_model else None, name, config)
+        except Exception:  # a damaged cache entry is retrained, never trusted
+            shutil.rmtree(folder, ignore_errors=True)
+            model = fresh_model()
+
+    cbs = list(callbacks()) if callbacks else []
+    board = _tensorboard_callback(name)
+    if board is not None:
+        cbs.append(board)
+    start = time.perf_counter()
+    hist = model.fit(
+        splits.x_train,
+        splits.y_train,
+        validation_data=(splits.x_val, splits.y_val) if splits.x_val is not None else None,
+        epochs=epochs,
+        batch_size=batch_size,
+        callbacks=cbs,
+        verbose=default_verbose() if verbose is None else verbose,
+        shuffle=True,
+    )
+    seconds = time.perf_counter() - start
+    history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+    run = Run(name, config, history, model.count_params(), seconds, model if keep_model else None)
+    if cache:
+        _save_run(folder, run, model if keep_model else None)
+    return run
+
+
+def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int = 512) -> dict[str, float]:
+    """Evaluate a compiled model and return its metrics by name (quietly)."""
+    values = model.evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)
+    return {k: float(v) for k, v in values.items()}
+
+
+def _code_version() -> str:
+    """A short hash of nnlab's model and training code: editing them invalidates cached runs."""
+    here = Path(__file__).parent
+    digest = hashlib.sha256()
+    for name in ("models.py", "training.py", "splits.py"):
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _save_run(folder: Path, run: Run, model: keras.Model | None) -> None:
+    """Write a run atomically: into a temporary sibling folder, then one rename."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder.parent))
+    try:
+        if model is not None:
+            model.save_weights(tmp / "model.weights.h5")
+        record = {"name": run.name, "config": run.config, "history": run.history,
+                  "params": run.params, "seconds": run.seconds, "extra": run.extra}
+        (tmp / "run.json").write_text(json.dumps(record, default=str))
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _load_run(folder: Path, model: keras.Model | None, name: str, config: dict[str, Any]) -> Run:
+    record = json.loads((folder / "run.json").read_text())
+    if model is not None:
+        with warnings.catch_warnings():  # the fresh optimizer has no state to restore: expected
+            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+            model.load_weights(folder / "model.weights.h5")
+    return Run(name, config, record["history"], record["params"], record["seconds"], model,
+               cached=True, extra=record.get("extra", {}))
+
+
+def early_stopping(patience: int = 3, monitor: str = "val_loss") -> Callable[[], list[keras.callbacks.Callback]]:
+    """A callbacks factory for early stopping that restores the best weights."""
+    return lambda: [keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True)]

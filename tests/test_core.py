@@ -1,0 +1,125 @@
+"""Unit tests of nnlab's core: profiles, environment checks, seeding, claims, models, training."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import nnlab
+from nnlab import claims, profiles
+from nnlab.splits import Splits
+
+
+def test_profile_from_environment(monkeypatch):
+    monkeypatch.setenv("NNLAB_PROFILE", "smoke")
+    p = profiles.get_profile()
+    assert p.name == "smoke" and p.pick(smoke=1, quick=2, full=3) == 1 and not p.is_full
+
+
+def test_profile_auto_selects_by_device(monkeypatch):
+    monkeypatch.delenv("NNLAB_PROFILE", raising=False)
+    monkeypatch.setattr(profiles, "gpu_available", lambda: True)
+    assert profiles.get_profile().name == "full"
+    monkeypatch.setattr(profiles, "gpu_available", lambda: False)
+    p = profiles.get_profile()
+    assert p.name == "quick" and p.chosen_by == "auto-detection"
+
+
+def test_unknown_profile_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("NNLAB_PROFILE", "fast")
+    with pytest.raises(profiles.ProfileError, match="smoke, quick, full"):
+        profiles.get_profile()
+
+
+def test_unknown_backend_is_a_clear_error():
+    code = "import nnlab"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={"KERAS_BACKEND": "theano", "PATH": "/usr/bin:/bin"})
+    assert result.returncode != 0
+    assert "KERAS_BACKEND='theano'" in result.stderr and "tensorflow, jax, torch" in result.stderr
+
+
+def test_set_seed_repeats_numpy_and_keras():
+    import keras
+
+    def draw():
+        return np.random.rand(3), keras.ops.convert_to_numpy(keras.random.normal((3,)))
+
+    nnlab.set_seed(3)
+    first = draw()
+    nnlab.set_seed(3)
+    second = draw()
+    np.testing.assert_array_equal(first[0], second[0])
+    np.testing.assert_array_equal(first[1], second[1])
+    with pytest.raises(ValueError):
+        nnlab.set_seed(-1)
+
+
+def test_claims_assert_structural_in_every_profile():
+    table = claims.Claims("test", profile=profiles.Profile("smoke"))
+    table.check("Report 001", "zero init learns nothing", holds=True, evidence="acc 0.10")
+    table.check("Report 002", "bigger is better", holds=False, evidence="acc 0.5", kind="accuracy")
+    table.assert_all()  # the accuracy claim is not asserted in smoke
+    assert "indicative" in table.to_markdown()
+    table.check("Report 003", "a structural fact", holds=False, evidence="gap 1e-3")
+    with pytest.raises(AssertionError, match="a structural fact"):
+        table.assert_all()
+
+
+def test_claims_assert_accuracy_only_in_full():
+    table = claims.Claims("test", profile=profiles.Profile("full"))
+    table.check("Report 002", "bigger is better", holds=False, evidence="acc 0.5", kind="accuracy")
+    with pytest.raises(AssertionError):
+        table.assert_all()
+    refuted = claims.Claims("test", profile=profiles.Profile("full"))
+    refuted.check("Report 001", "normal init overfits", holds=False, expected=False, evidence="x")
+    refuted.assert_all()  # a report's claim the lab states is refuted
+    assert "not confirmed" in refuted._repr_html_()
+
+
+def _toy_splits(n: int = 256) -> Splits:
+    rng = np.random.default_rng(0)
+    x = rng.random((n, 4, 4), dtype=np.float32)
+    y = (x.mean(axis=(1, 2)) > 0.5).astype(np.int64)
+    return Splits("toy", x[: n // 2], y[: n // 2], x[n // 2 :], y[n // 2 :], x[:32], y[:32], ("a", "b"))
+
+
+def test_train_caches_and_reloads(tmp_path, monkeypatch):
+    monkeypatch.setenv("NNLAB_DATA", str(tmp_path))
+    monkeypatch.setenv("NNLAB_QUIET", "1")
+    from nnlab import models, training
+
+    splits = _toy_splits()
+    build = lambda: models.mlp(splits.input_shape, hidden=(8,), n_outputs=2)  # noqa: E731
+    first = training.train(build, splits, name="toy", epochs=2, config={"width": 8})
+    assert not first.cached and first.epochs == 2 and first.params == 16 * 8 + 8 + 8 * 2 + 2
+    second = training.train(build, splits, name="toy", epochs=2, config={"width": 8})
+    assert second.cached and second.history == first.history
+    np.testing.assert_allclose(second.model.predict(splits.x_test, verbose=0),
+                               first.model.predict(splits.x_test, verbose=0), rtol=1e-6)
+    assert "accuracy" in training.evaluate(second.model, splits.x_test, splits.y_test)
+    # a damaged cache entry is retrained, not trusted
+    for folder in training.runs_dir().iterdir():
+        (folder / "model.weights.h5").write_bytes(b"broken")
+    third = training.train(build, splits, name="toy", epochs=2, config={"width": 8})
+    assert not third.cached
+    assert not [p for p in training.runs_dir().iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_param_table_matches_keras_count():
+    from nnlab import models
+
+    model = models.cnn((28, 28, 1), filters=(4, 8), dense=(16,))
+    rows = models.param_table(model)
+    assert sum(r.total for r in rows) == model.count_params()
+    assert rows[0].weight_shape == (3, 3, 1, 4) and rows[0].bias == 4
+
+
+def test_cli_reports_profile(monkeypatch):
+    out = subprocess.run([sys.executable, "-m", "nnlab", "profile"], capture_output=True, text=True,
+                         env={**os.environ, "NNLAB_PROFILE": "quick"})
+    assert out.returncode == 0 and out.stdout.strip() == "quick"
