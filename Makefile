@@ -51,7 +51,7 @@ book: setup data ## build the site with every lab executed (profile: NNLAB_PROFI
 	@profile=$$($(BIN)/python -m nnlab profile); \
 	mkdir -p _build; \
 	if [ -f _build/.profile ] && [ "$$(cat _build/.profile)" != "$$profile" ]; then \
-		echo "==> profile changed to $$profile: clearing the execution cache"; rm -rf _build/.jupyter_cache _build/html _build/jupyter_execute; fi; \
+		echo "==> profile changed to $$profile: clearing the execution cache"; rm -rf _build/.jupyter_cache _build/html _build/jupyter_execute _build/results; fi; \
 	echo "$$profile" > _build/.profile; \
 	echo "==> building the book in the $$profile profile"; \
 	start=$$(date +%s); \
@@ -61,7 +61,7 @@ book: setup data ## build the site with every lab executed (profile: NNLAB_PROFI
 
 test: setup data ## unit tests + every lab executed by nbval (smoke profile)
 	@start=$$(date +%s); \
-	NNLAB_PROFILE=smoke NNLAB_QUIET=1 $(BIN)/python -m pytest -q --nbval-lax --nbval-current-env \
+	NNLAB_PROFILE=smoke NNLAB_QUIET=1 NNLAB_RESULTS=_build/test-results $(BIN)/python -m pytest -q --nbval-lax --nbval-current-env \
 		--nbval-cell-timeout=900 tests labs $(PYTEST_ARGS); \
 	echo "==> tests finished in $$(( $$(date +%s) - start )) s"
 
