@@ -11,6 +11,7 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 STYLE: dict[str, Any] = {
     "figure.figsize": (8, 3.6),
@@ -65,6 +66,7 @@ def learning_curves(
                 epochs = np.arange(1, len(hist[f"val_{metric}"]) + 1)
                 ax.plot(epochs, hist[f"val_{metric}"], color=color, ls="--", marker="." if len(epochs) < 3 else None)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(METRIC_LABELS.get(metric, metric))
         if metric in logy:
             ax.set_yscale("log")
@@ -182,7 +184,8 @@ def line_panels(
     nrows = int(np.ceil(len(names) / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.3 * nrows), squeeze=False)
     labels = list(dict.fromkeys(label for lines in panels.values() for label in lines))
-    colors = dict(zip(labels, plt.cm.viridis(np.linspace(0, 0.9, max(len(labels), 1)))))
+    palette = plt.cm.tab10(np.arange(10)) if len(labels) <= 10 else plt.cm.viridis(np.linspace(0, 0.9, len(labels)))
+    colors = dict(zip(labels, palette))  # distinct colours: these labels are categories, not a scale
     ylabel_list = [ylabels] * len(names) if isinstance(ylabels, str) else list(ylabels)
     for ax, name, ylabel in zip(axes.flat, names, ylabel_list):
         for label, ys in panels[name].items():
@@ -236,10 +239,12 @@ def heatmap(
     panels = dict(tables) if isinstance(tables, Mapping) else {"": tables}
     bars = [colorbar] * len(panels) if isinstance(colorbar, str) else list(colorbar)
     first = next(iter(panels.values()))
-    width = 1.0 + 0.9 * first.shape[1]
-    fig, axes = plt.subplots(1, len(panels), figsize=(width * len(panels) + 1.4, 0.42 * first.shape[0] + 1.6),
-                             squeeze=False)
-    for ax, (name, table), bar in zip(axes[0], panels.items(), bars):
+    same_rows = all(list(t.index) == list(first.index) for t in panels.values())
+    label_width = 0.09 * max(len(str(r)) for r in first.index) + 0.6
+    panel_width = 1.6 + 0.95 * first.shape[1]
+    fig, axes = plt.subplots(1, len(panels), figsize=(label_width + panel_width * len(panels),
+                                                      0.42 * first.shape[0] + 1.7), squeeze=False)
+    for k, (ax, (name, table), bar) in enumerate(zip(axes[0], panels.items(), bars)):
         values = np.asarray(table, dtype=float)
         image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
         lo, hi = image.get_clim()
@@ -248,9 +253,12 @@ def heatmap(
             ax.text(j, i, fmt.format(v) if np.isfinite(v) else "nan", ha="center", va="center", fontsize=8,
                     color="black" if shade > 0.55 else "white")
         ax.set_xticks(range(values.shape[1]), [str(c) for c in table.columns])
-        ax.set_yticks(range(values.shape[0]), [str(r) for r in table.index])
         ax.set_xlabel(xlabel if xlabel is not None else (table.columns.name or ""))
-        ax.set_ylabel(ylabel if ylabel is not None else (table.index.name or ""))
+        if k == 0 or not same_rows:  # rows shared by every panel are labelled once, on the left
+            ax.set_yticks(range(values.shape[0]), [str(r) for r in table.index])
+            ax.set_ylabel(ylabel if ylabel is not None else (table.index.name or ""))
+        else:
+            ax.set_yticks(range(values.shape[0]), [""] * values.shape[0])
         ax.grid(False)
         if name:
             ax.set_title(name)
@@ -296,5 +304,128 @@ def mean_std_lines(
     ax.legend(loc="best")
     if title:
         ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def confusion(
+    cm: np.ndarray,
+    class_names: Sequence[str],
+    *,
+    normalize: bool = True,
+    title: str | None = None,
+) -> plt.Figure:
+    """A confusion matrix: rows are true classes, columns predicted ones, each cell annotated.
+
+    Introduced in lab 5b (Inside a CNN). ``normalize`` colours each row by its share (the
+    per-class recall sits on the diagonal) and prints the counts.
+    """
+    cm = np.asarray(cm)
+    shares = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1) if normalize else cm
+    n = len(class_names)
+    fig, ax = plt.subplots(figsize=(0.55 * n + 2.6, 0.5 * n + 1.8))
+    image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1 if normalize else None)
+    top = shares.max() if shares.size else 1
+    for (i, j), count in np.ndenumerate(cm):
+        ax.text(j, i, str(int(count)), ha="center", va="center", fontsize=7,
+                color="white" if shares[i, j] > 0.6 * top else "black")
+    ax.set_xticks(range(n), class_names, rotation=45, ha="right")
+    ax.set_yticks(range(n), class_names)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.grid(False)
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.03, label="share of the true class" if normalize else "count")
+    ax.set_title(title or "Confusion matrix (counts; colour = share of the row)")
+    fig.tight_layout()
+    return fig
+
+
+def filters(kernel: np.ndarray, *, max_filters: int = 32, max_inputs: int = 8, title: str | None = None) -> plt.Figure:
+    """The filters of one conv layer, a kernel of shape ``(k, k, c_in, c_out)``.
+
+    Introduced in lab 5b (Inside a CNN). With 3 input channels each filter is drawn as one RGB
+    image (rescaled to [0, 1] per filter; up to ``max_filters``); with 1 channel on a red–blue
+    scale (0 = white). Deeper layers get one row per filter (the first 8) and one column per
+    input channel (the first ``max_inputs``), on one shared red–blue scale.
+    """
+    kernel = np.asarray(kernel, dtype=float)
+    k, _, c_in, c_out = kernel.shape
+    if c_in in (1, 3):
+        n = min(c_out, max_filters)
+        ncols = min(n, 16)
+        nrows = int(np.ceil(n / ncols))
+        fig, axes = plt.subplots(nrows, ncols, figsize=(0.75 * ncols + 0.3, 0.75 * nrows + 0.6), squeeze=False)
+        for i, ax in enumerate(axes.flat):
+            ax.axis("off")
+            if i >= n:
+                continue
+            f = kernel[..., i]
+            if c_in == 3:
+                f = (f - f.min()) / (np.ptp(f) + 1e-12)
+                ax.imshow(f, interpolation="nearest")
+            else:
+                lim = np.abs(f).max() + 1e-12
+                ax.imshow(f[..., 0], cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
+            ax.set_title(str(i), fontsize=7)
+    else:
+        rows, cols = min(c_out, max_filters, 8), min(c_in, max_inputs)
+        lim = np.abs(kernel[:, :, :cols, :rows]).max() + 1e-12
+        fig, axes = plt.subplots(rows, cols, figsize=(0.7 * cols + 0.8, 0.7 * rows + 0.6), squeeze=False)
+        for i in range(rows):
+            for j in range(cols):
+                ax = axes[i, j]
+                ax.imshow(kernel[:, :, j, i], cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
+                ax.set_xticks([])
+                ax.set_yticks([])
+                ax.grid(False)
+                if i == rows - 1:
+                    ax.set_xlabel(f"in {j}", fontsize=7)
+                if j == 0:
+                    ax.set_ylabel(f"filter {i}", fontsize=7)
+    fig.suptitle(title or f"{c_out} filters of size {k}×{k} over {c_in} input channel(s)")
+    fig.tight_layout()
+    return fig
+
+
+def feature_maps(
+    maps: Mapping[str, np.ndarray],
+    image: np.ndarray | None = None,
+    *,
+    max_channels: int = 12,
+    title: str | None = None,
+) -> plt.Figure:
+    """Feature maps of several layers for one image: one row per layer, one panel per channel.
+
+    Introduced in lab 5b (Inside a CNN). ``maps`` maps a layer name to an array ``(h, w, c)``
+    (e.g. from :func:`nnlab.cnn_tools.feature_maps`); the first ``max_channels`` channels are
+    drawn, each on its own grey scale (bright = strong activation). ``image`` is drawn at the
+    start of every row for reference.
+    """
+    names = list(maps)
+    cols = max_channels + (1 if image is not None else 0)
+    fig, axes = plt.subplots(len(names), cols, figsize=(0.95 * cols + 0.4, 1.05 * len(names) + 0.6), squeeze=False)
+    for r, name in enumerate(names):
+        fmap = np.asarray(maps[name])
+        offset = 0
+        if image is not None:
+            img = np.asarray(image)
+            axes[r, 0].imshow(img[..., 0] if img.ndim == 3 and img.shape[-1] == 1 else img, cmap="gray")
+            axes[r, 0].set_title("input", fontsize=7)
+            offset = 1
+        for c in range(max_channels):
+            ax = axes[r, c + offset]
+            if c < fmap.shape[-1]:
+                ax.imshow(fmap[..., c], cmap="gray", interpolation="nearest")
+                ax.set_title(f"{c}", fontsize=6)
+            ax.axis("off")
+        if image is not None:
+            axes[r, 0].set_xticks([])
+            axes[r, 0].set_yticks([])
+            axes[r, 0].set_ylabel(f"{name}\n{fmap.shape[0]}×{fmap.shape[1]}×{fmap.shape[-1]}", fontsize=7)
+            for side in axes[r, 0].spines.values():
+                side.set_visible(False)
+        else:
+            axes[r, 0].set_title(f"{name} · 0", fontsize=6)
+    fig.suptitle(title or "Feature maps, first channels of each conv layer (after ReLU)")
     fig.tight_layout()
     return fig
