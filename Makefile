@@ -1,6 +1,7 @@
 # nnlab — two commands do all set-up on a fresh machine:
 #   make book   build the website with every lab executed   (main job)
 #   make test   unit tests + every lab executed by nbval in the smoke profile
+#   make test-site  the website (smoke profile) built aside and every page checked in headless Chromium
 # `make help` lists the rest.
 
 SHELL := /bin/bash
@@ -23,7 +24,15 @@ export PYTHONDONTWRITEBYTECODE := 1
 DATASETS ?= mnist fashion_mnist cifar10
 PYTEST_ARGS ?=
 
-.PHONY: help setup data book test test-unit lab clean clean-cache
+# The website serves its own MathJax (from the npm registry, into _build/vendor; see
+# book/_ext/nnlab_book.py), so no page needs a CDN to draw its math.
+MATHJAX_VERSION := 3.2.2
+MATHJAX := _build/vendor/mathjax/tex-mml-chtml.js
+# `make test-site` builds the smoke-profile site here, never touching _build/html.
+SITE     := _build/site-smoke
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: help setup data book test test-unit test-jax test-site browser mathjax bench lab clean clean-cache
 
 help: ## list the targets
 	@echo "nnlab — make targets:"
@@ -48,6 +57,7 @@ data: $(STAMP) ## fetch and verify the data sets the labs use
 	$(BIN)/python -m nnlab data fetch $(DATASETS)
 
 book: setup data ## build the site with every lab executed (profile: NNLAB_PROFILE or auto)
+	@$(MAKE) -s --no-print-directory $(MATHJAX) || echo "==> no local MathJax (is npm installed?): pages will load it from its CDN"
 	@profile=$$($(BIN)/python -m nnlab profile); \
 	mkdir -p _build; \
 	if [ -f _build/.profile ] && [ "$$(cat _build/.profile)" != "$$profile" ]; then \
@@ -55,18 +65,62 @@ book: setup data ## build the site with every lab executed (profile: NNLAB_PROFI
 	echo "$$profile" > _build/.profile; \
 	echo "==> building the book in the $$profile profile"; \
 	start=$$(date +%s); \
-	NNLAB_PROFILE=$$profile NNLAB_QUIET=1 $(BIN)/jupyter-book build . -W -n --keep-going; \
+	NNLAB_PROFILE=$$profile NNLAB_STATIC=1 NNLAB_QUIET=1 $(BIN)/jupyter-book build . -W -n --keep-going; \
 	echo "==> book built in $$(( $$(date +%s) - start )) s, profile $$profile"; \
 	echo "==> open $(CURDIR)/_build/html/index.html"
 
 test: setup data ## unit tests + every lab executed by nbval (smoke profile)
 	@start=$$(date +%s); \
 	NNLAB_PROFILE=smoke NNLAB_QUIET=1 NNLAB_RESULTS=_build/test-results $(BIN)/python -m pytest -q --nbval-lax --nbval-current-env \
-		--nbval-cell-timeout=900 tests labs $(PYTEST_ARGS); \
+		--nbval-cell-timeout=900 --ignore=tests/site tests labs $(PYTEST_ARGS); \
 	echo "==> tests finished in $$(( $$(date +%s) - start )) s"
 
+test-site: setup data browser $(MATHJAX) ## build the site (smoke) into _build/site-smoke; check every page in Chromium
+	@start=$$(date +%s); \
+	echo "==> building the site in the smoke profile into $(SITE) (the real book in _build/html is untouched)"; \
+	NNLAB_PROFILE=smoke NNLAB_STATIC=1 NNLAB_QUIET=1 NNLAB_RESULTS=$(CURDIR)/$(SITE)/results \
+		$(BIN)/jupyter-book build . --path-output $(SITE) -W -n --keep-going; \
+	built=$$(date +%s); \
+	echo "==> site built in $$(( built - start )) s; loading every page in headless Chromium"; \
+	NNLAB_SITE_DIR=$(SITE)/_build/html NNLAB_SCREENSHOT_DIR=$(SITE)/screenshots CHROMIUM=$(CHROMIUM) \
+		$(BIN)/python -m pytest -q tests/site $(PYTEST_ARGS); \
+	echo "==> site checked in $$(( $$(date +%s) - built )) s (build + check: $$(( $$(date +%s) - start )) s); screenshots in $(SITE)/screenshots"
+
+browser: ## make sure headless Chromium is there for test-site (Debian's chromium package)
+	@if [ -x "$(CHROMIUM)" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "==> installing Debian's chromium package (for make test-site)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "make test-site needs Chromium at $(CHROMIUM): install Debian's chromium package" \
+		     "(sudo apt-get install chromium) or point CHROMIUM=/path/to/chromium at another build." >&2; \
+		exit 1; \
+	fi
+
+mathjax: $(MATHJAX) ## fetch MathJax from the npm registry into _build/vendor (the site serves it)
+
+$(MATHJAX):
+	@command -v npm >/dev/null || { echo "npm is needed to fetch MathJax $(MATHJAX_VERSION) (install Node.js and npm)" >&2; exit 1; }
+	@echo "==> fetching MathJax $(MATHJAX_VERSION) from the npm registry into _build/vendor/mathjax"
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	( cd "$$tmp" && npm pack --silent mathjax@$(MATHJAX_VERSION) >npm.log 2>&1 && tar xzf mathjax-$(MATHJAX_VERSION).tgz ) \
+		|| { cat "$$tmp/npm.log" >&2; exit 1; }; \
+	es5="$$tmp/package/es5"; dest=_build/vendor/mathjax; \
+	rm -rf "$$dest" && mkdir -p "$$dest/output"; \
+	cp -r "$$es5/input" "$$es5/a11y" "$$es5/ui" "$$es5/adaptors" "$$es5/sre" "$$dest/"; \
+	cp -r "$$es5/output/chtml" "$$dest/output/"; \
+	cp "$$tmp/package/LICENSE" "$$dest/"; \
+	cp "$$es5/tex-mml-chtml.js" "$$dest/"   # last: this file marks the copy as complete
+
 test-unit: setup ## only the unit tests of lib/nnlab (fast)
-	NNLAB_PROFILE=smoke $(BIN)/python -m pytest -q tests $(PYTEST_ARGS)
+	NNLAB_PROFILE=smoke $(BIN)/python -m pytest -q --ignore=tests/site tests $(PYTEST_ARGS)
+
+test-jax: setup data ## the smoke tests with KERAS_BACKEND=jax (installs JAX into .venv if missing)
+	$(BIN)/python -c "import jax" 2>/dev/null || $(BIN)/python -m pip install -q "jax>=0.4.30"
+	KERAS_BACKEND=jax $(MAKE) --no-print-directory test
+
+bench: setup data ## run every lab in NNLAB_PROFILE (default auto); write benchmarks/bench-*.{json,md}
+	$(BIN)/python -m nnlab bench $(if $(NNLAB_PROFILE),--profile $(NNLAB_PROFILE),) $(LABS)
 
 lab: setup data ## open the labs in JupyterLab (.py labs open as notebooks)
 	$(BIN)/jupyter lab labs

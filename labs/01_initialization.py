@@ -268,6 +268,18 @@ claims.check("nnlab", "σ = 1/√n keeps the norm of order 1 (linear); He's √(
                       f"(relu + 1/√n: {relu[1 / np.sqrt(DIM)][-1]:.1e})")
 
 # %% [markdown]
+# The norm is one number per layer; the histograms below show the whole spread of the
+# activations, here for tanh, where $\sigma = 1/\sqrt n$ still lets the spread shrink slowly
+# (tanh's slope is below 1 away from 0). In Jupyter, move $\sigma$, the activation and the
+# depth: the last panel is closest to level near $1/\sqrt n$ (linear, tanh) or $\sqrt{2/n}$
+# (ReLU), and far from those values it falls or climbs by a constant factor per layer.
+
+# %%
+from nnlab.widgets import explore_init
+
+explore_init(sigma=1 / np.sqrt(DIM), activation="tanh", depth=10, width=DIM)
+
+# %% [markdown]
 # ## A deep, thin network that does not train
 #
 # Report 002 trained an MLP with six hidden layers of eight units, initialized from a small

@@ -135,13 +135,16 @@ def test_exact_matmul_matches_blas() -> None:
 
 def test_activation_stats_dead_and_saturated() -> None:
     relu_out = np.array([[0.0, 1.0, 0.0], [0.0, 2.0, 3.0]])  # unit 0 is dead
-    tanh_out = np.array([[0.999, -0.5], [-0.995, 0.1]])
+    tanh_out = np.array([[0.999, -0.5], [-0.995, -0.1]])  # unit 0 is saturated, unit 1 is not
     conv_maps = np.zeros((2, 4, 4, 8))  # Keras layout: channels (units) last
-    s_relu, s_tanh, s_conv = activation_stats([relu_out, tanh_out, conv_maps], ["relu", "tanh", None])
+    conv_maps[0, 1, 2, 3] = 1.0  # channel 3 fires once; the other 7 are dead
+    stats = activation_stats([relu_out, tanh_out, conv_maps, relu_out], ["relu", "tanh", "relu", None])
+    s_relu, s_tanh, s_conv, s_unknown = stats
     assert s_relu["frac_dead"] == pytest.approx(1 / 3)
     assert s_relu["frac_zero"] == pytest.approx(0.5) == s_relu["frac_saturated"]
-    assert s_tanh["frac_saturated"] == pytest.approx(0.5) and s_tanh["frac_dead"] == 0.0
-    assert s_conv["frac_dead"] == 1.0 and np.isnan(s_conv["frac_saturated"])
+    assert s_tanh["frac_saturated"] == pytest.approx(0.5) and s_tanh["frac_dead"] == pytest.approx(0.5)
+    assert s_conv["frac_dead"] == pytest.approx(7 / 8)
+    assert np.isnan(s_unknown["frac_dead"]) and s_unknown["mean"] == pytest.approx(1.0)
     with pytest.raises(ValueError):
         activation_stats([relu_out], ["relu", "tanh"])
 

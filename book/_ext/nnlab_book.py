@@ -6,7 +6,13 @@ It adds what a reader of the website needs and Jupyter Book does not do by itsel
 - on every lab page, download links for the lab as a notebook (``.ipynb``, generated from
   the Jupytext source) and as its ``.py`` source;
 - the ``nnlab-results`` directive, a table of every headline number the labs recorded
-  (:mod:`nnlab.results`), filled in after all labs have executed.
+  (:mod:`nnlab.results`), filled in after all labs have executed;
+- two fixes for what a browser reports on every page of a Jupyter Book 1.x site: inline
+  scripts that sphinx-thebe and sphinx-togglebutton register twice (the second
+  ``const THEBE_JS_URL`` is a SyntaxError in the console), and the theme's "Got invalid theme
+  mode" console error on a first visit (no ``default_mode``);
+- MathJax served from the site itself (``_static/mathjax``) when ``make`` has put a copy in
+  ``_build/vendor/mathjax`` (from the npm registry), so pages draw their math without a CDN.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from docutils.parsers.rst import Directive
 from sphinx.application import Sphinx
 
 NOTEBOOK_DIR = "_notebooks"
+VENDOR_DIR = Path(__file__).resolve().parents[2] / "_build" / "vendor"  # holds mathjax/ (see Makefile)
 
 
 def _banner() -> str:
@@ -33,6 +40,13 @@ def _on_config_inited(app: Sphinx, config) -> None:
     options = dict(config.html_theme_options or {})
     options["announcement"] = _banner()
     config.html_theme_options = options
+    # pydata-sphinx-theme falls back to "" (logged as a console error) without a default mode
+    config.html_context = {"default_mode": "auto", **(config.html_context or {})}
+    if (VENDOR_DIR / "mathjax" / "tex-mml-chtml.js").is_file():
+        # Sphinx copies the folder's contents into _static; a relative mathjax_path is
+        # relative to _static, and MathJax loads its fonts and extensions next to itself.
+        config.html_static_path = [*config.html_static_path, str(VENDOR_DIR)]
+        config.mathjax_path = "mathjax/tex-mml-chtml.js"
 
 
 def _lab_docnames(app: Sphinx) -> list[str]:
@@ -50,6 +64,25 @@ def _on_page_context(app: Sphinx, pagename: str, templatename: str, context: dic
     body = context["body"]
     cut = body.find("</h1>")
     context["body"] = body[: cut + 5] + links + body[cut + 5 :] if cut >= 0 else links + body
+
+
+def _dedupe_scripts(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    """Drop repeated scripts (same file or same inline body) from the page, keeping the first.
+
+    Inline scripts that an extension adds after the builder starts are stored twice, once
+    with the file name ``None`` and once with ``""``, so Sphinx's own de-duplication misses them.
+    """
+    files = context.get("script_files")
+    if not isinstance(files, list):
+        return
+    seen, unique = set(), []
+    for js in files:
+        name = getattr(js, "filename", js) or ""
+        key = (name, tuple(sorted((getattr(js, "attributes", None) or {}).items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(js)
+    files[:] = unique
 
 
 def _on_build_finished(app: Sphinx, exception: Exception | None) -> None:
@@ -128,8 +161,10 @@ def _row(cells: list[str]) -> nodes.row:
 def setup(app: Sphinx) -> dict:
     app.connect("config-inited", _on_config_inited)
     app.connect("html-page-context", _on_page_context)
+    app.connect("html-page-context", _dedupe_scripts, priority=900)  # after every other handler
     app.connect("build-finished", _on_build_finished)
     app.connect("doctree-resolved", _on_doctree_resolved)
     app.add_node(results_placeholder)
     app.add_directive("nnlab-results", ResultsDirective)
-    return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}
+    # env_version: bump it when what this extension writes changes, so Sphinx rewrites every page
+    return {"version": "0.2", "env_version": 2, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -63,16 +63,16 @@ class Claims:
         evidence: str,
         expected: bool = True,
         kind: Kind = "structural",
-    ) -> bool:
+    ) -> None:
         """Record a claim and the verdict computed from the lab's measurement.
 
         ``expected`` states what the lab's prose says the verdict is (a report can be
-        wrong: then ``expected=False``). Returns ``holds`` so a lab can branch on it.
+        wrong: then ``expected=False``). Returns nothing, so a cell that ends with a check
+        prints nothing stray.
         """
         if kind not in ("structural", "accuracy"):
             raise ValueError(f"kind must be 'structural' or 'accuracy', got {kind!r}")
         self.rows.append(Claim(source, claim, evidence, bool(holds), bool(expected), kind))
-        return bool(holds)
 
     def failures(self) -> list[Claim]:
         """Asserted claims whose verdict differs from what the lab states."""

@@ -38,7 +38,15 @@ DEFAULT_EPSILONS: tuple[float, ...] = tuple(1.0 / 10**i for i in range(6))
 """ε = 1/N for N = 10^i, i = 0 … 5 (report-001, question 1.c)."""
 
 
-def _summarize(analytic: np.ndarray, numeric: list[np.ndarray], epsilons: Sequence[float], dtype: str) -> dict[str, Any]:
+def _one_over(eps: float) -> float:
+    """N = 1/ε, rounded to a whole number when it is one (1/1e-5 is 99999.99999999999)."""
+    n = 1.0 / float(eps)
+    return float(round(n)) if abs(n - round(n)) <= 1e-9 * n else n
+
+
+def _summarize(
+    analytic: np.ndarray, numeric: list[np.ndarray], epsilons: Sequence[float], dtype: str
+) -> dict[str, Any]:
     """Collect errors per ε in the shared result format."""
     numeric_arr = np.array(numeric, dtype=np.float64)
     abs_err, rel_err = [], []
@@ -49,7 +57,7 @@ def _summarize(analytic: np.ndarray, numeric: list[np.ndarray], epsilons: Sequen
         rel_err.append(float(np.linalg.norm(diff) / denom) if denom > 0 else 0.0)
     return {
         "epsilon": [float(e) for e in epsilons],
-        "N": [1.0 / float(e) for e in epsilons],
+        "N": [_one_over(e) for e in epsilons],
         "max_abs_error": abs_err,
         "rel_error": rel_err,
         "analytic": analytic,
@@ -95,6 +103,8 @@ def numpy_mlp_gradcheck(
             W[idx] = old  # restore exactly
             approx[i] = (loss_plus - loss_minus) / (2 * eps)
         numeric.append(approx)
+    model.forward(x)  # leave the cache (and grads) as they were, for layer_stats()
+    model.backward(y)
     return _summarize(analytic, numeric, epsilons, str(np.dtype(model.dtype)))
 
 

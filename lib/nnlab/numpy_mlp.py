@@ -163,6 +163,7 @@ SATURATION_TESTS: dict[str, Callable[[Array], Array]] = {
     "sigmoid": lambda a: (a < 0.01) | (a > 0.99),  # sigmoid' = a (1 - a) < 0.01
     "elu": lambda a: a < -0.99,  # elu' = a + 1 < 0.01 for z < 0
     "softmax": lambda a: (a < 0.01) | (a > 0.99),
+    "linear": lambda a: np.zeros(a.shape, dtype=bool),  # never flat
 }
 """Activation name -> test on activations that marks saturated entries. Extend freely."""
 
@@ -183,10 +184,11 @@ def activation_stats(
 
     - ``mean``, ``std``: of all entries;
     - ``frac_zero``: fraction of entries exactly 0 (inactive ReLU outputs);
-    - ``frac_saturated``: fraction of entries where the activation's derivative is ~0
-      (NaN when the activation is unknown or not given);
-    - ``frac_dead``: fraction of units that are ≤ 0 for *every* example in the batch —
-      a dead ReLU unit passes no gradient and never recovers.
+    - ``frac_saturated``: fraction of entries where the activation's derivative is ~0;
+    - ``frac_dead``: fraction of units saturated for *every* example in the batch (for
+      ReLU: never positive). A dead unit passes no gradient, so it cannot recover.
+
+    Both are NaN when the activation is not given or not in :data:`SATURATION_TESTS`.
     """
     n = len(activations)
     names = [activation] * n if activation is None or isinstance(activation, str) else list(activation)
@@ -195,15 +197,20 @@ def activation_stats(
     stats = []
     for a, name in zip(activations, names):
         a = np.asarray(a, dtype=np.float64)
-        units = a.reshape(-1, a.shape[-1])  # (examples × positions, units)
         test = SATURATION_TESTS.get(name) if name else None
+        if test is None:
+            saturated = dead = float("nan")
+        else:
+            flat = test(a).reshape(-1, a.shape[-1])  # (examples × positions, units)
+            saturated = float(flat.mean())
+            dead = float(flat.all(axis=0).mean())
         stats.append(
             {
                 "mean": float(a.mean()),
                 "std": float(a.std()),
                 "frac_zero": float(np.mean(a == 0.0)),
-                "frac_saturated": float(np.mean(test(a))) if test else float("nan"),
-                "frac_dead": float(np.mean(np.all(units <= 0.0, axis=0))),
+                "frac_saturated": saturated,
+                "frac_dead": dead,
             }
         )
     return stats
