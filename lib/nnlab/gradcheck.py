@@ -127,7 +127,7 @@ def _mean_loss(loss_fn: Callable, y: Any, y_pred: Any) -> Any:
     return keras.ops.sum(loss) / n if len(keras.ops.shape(loss)) else loss
 
 
-def _backend_gradient(model: Any, x: Any, y: Any, loss_fn: Callable, variable: Any) -> np.ndarray:
+def backend_gradient(model: Any, x: Any, y: Any, loss_fn: Callable, variable: Any) -> np.ndarray:
     """Gradient of the mean of ``loss_fn(y, model(x))`` with respect to one Keras variable.
 
     Keras 3 runs on TensorFlow, JAX or torch, but it has no backend-neutral autodiff API
@@ -246,7 +246,7 @@ def keras_gradcheck(
             stacklevel=2,
         )
     n_params = min(n_params, original.size)
-    analytic = _backend_gradient(model, x, y, loss_fn, variable).reshape(-1)[:n_params]
+    analytic = backend_gradient(model, x, y, loss_fn, variable).reshape(-1)[:n_params]
 
     numeric = []
     try:

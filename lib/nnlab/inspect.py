@@ -50,12 +50,12 @@ def kernel_gradients(
     from the backend's own autodiff, through the one backend-dispatching helper of
     :mod:`nnlab.gradcheck`, so this works on TensorFlow, JAX and torch alike.
     """
-    from nnlab.gradcheck import _backend_gradient
+    from nnlab.gradcheck import backend_gradient
 
     out: dict[str, np.ndarray] = {}
     for layer in model.layers:
         variable = getattr(layer, weight, None)
         if variable is None or getattr(layer, "kernel", None) is None:
             continue
-        out[layer.name] = _backend_gradient(model, x, y, loss_fn, variable)
+        out[layer.name] = backend_gradient(model, x, y, loss_fn, variable)
     return out

@@ -55,7 +55,7 @@ def learning_curves(
     ``runs`` maps a label to a :class:`~nnlab.training.Run` or to a plain history dict.
     """
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.4), squeeze=False)
-    colors = plt.cm.viridis(np.linspace(0, 0.9, max(len(runs), 1)))
+    colors = run_colors(len(runs))
     for ax, metric in zip(axes[0], metrics):
         for color, (label, run) in zip(colors, runs.items()):
             hist = _history(run)
@@ -70,11 +70,19 @@ def learning_curves(
         ax.set_ylabel(METRIC_LABELS.get(metric, metric))
         if metric in logy:
             ax.set_yscale("log")
-    axes[0][-1].legend(loc="best", title="solid: train · dashed: validation" if validation else None)
+    axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0,
+                       title="solid: train\ndashed: validation" if validation else None)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def run_colors(n: int) -> np.ndarray:
+    """Distinct colours for ``n`` compared runs: a qualitative palette up to 10, a colour scale beyond."""
+    if n <= 10:
+        return plt.cm.tab10(np.arange(max(n, 1)))
+    return plt.cm.viridis(np.linspace(0, 0.9, n))
 
 
 def bar_compare(
@@ -142,8 +150,13 @@ def histograms(
     xlabel: str = "value",
     title: str | None = None,
     sharex: bool = False,
+    logy: bool = False,
 ) -> plt.Figure:
-    """One histogram panel per named array (weights, activations, errors…)."""
+    """One histogram panel per named array (weights, activations, errors…).
+
+    ``bins`` is a count or the bin edges; ``logy`` draws counts on a log scale, so that
+    rare values (a few large errors) stay visible next to a tall peak (added in lab 6).
+    """
     n = len(arrays)
     ncols = min(ncols, n)
     nrows = int(np.ceil(n / ncols))
@@ -152,6 +165,8 @@ def histograms(
         ax.hist(np.ravel(values), bins=bins, color=plt.cm.viridis(0.35))
         ax.set_title(name, fontsize=9)
         ax.set_xlabel(xlabel)
+        if logy:
+            ax.set_yscale("log")
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
     if title:
@@ -427,5 +442,41 @@ def feature_maps(
         else:
             axes[r, 0].set_title(f"{name} · 0", fontsize=6)
     fig.suptitle(title or "Feature maps, first channels of each conv layer (after ReLU)")
+    fig.tight_layout()
+    return fig
+
+
+def predictions(
+    x: np.ndarray,
+    indices: Sequence[int],
+    y_true: np.ndarray,
+    probs: np.ndarray,
+    class_names: Sequence[str],
+    *,
+    ncols: int = 8,
+    size: float = 1.25,
+    title: str | None = None,
+) -> plt.Figure:
+    """Images with their true class, the predicted class and its probability (red when wrong).
+
+    Introduced in lab 5b (Inside a CNN) for correct and wrong examples and the most confident
+    mistakes. An index of ``-1`` leaves its panel empty (to keep one class per row).
+    """
+    indices = list(indices)
+    nrows = max(1, int(np.ceil(len(indices) / ncols)))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.25 * nrows + (0.4 if title else 0)),
+                             squeeze=False)
+    pred = np.asarray(probs).argmax(axis=1)
+    for ax, i in zip(axes.flat, indices + [-1] * (nrows * ncols - len(indices))):
+        ax.axis("off")
+        if i < 0:
+            continue
+        img = np.asarray(x[i])
+        ax.imshow(img[..., 0] if img.ndim == 3 and img.shape[-1] == 1 else img, cmap="gray")
+        wrong = pred[i] != y_true[i]
+        ax.set_title(f"{class_names[y_true[i]]} → {class_names[pred[i]]}\np = {probs[i, pred[i]]:.2f}",
+                     fontsize=7, color="crimson" if wrong else "black")
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     return fig
