@@ -15,6 +15,15 @@ Modules, each introduced in the lab named in its docstring:
 - ``nnlab.training``  training with cached results ("train or load")
 - ``nnlab.plots``     figures that share one look
 - ``nnlab.claims``    the "what the reports claimed, and what we found" tables
+- ``nnlab.results``   headline numbers recorded by the labs, for the results page and ``bench``
+- ``nnlab.numpy_mlp``, ``nnlab.gradcheck``, ``nnlab.init_experiments``   lab 1
+- ``nnlab.inspect``   layer outputs, activation statistics and per-layer gradients (labs 1, 2, 5)
+- ``nnlab.sweeps``    a grid of configurations → a results table and curves (labs 2, 3, 5)
+- ``nnlab.knobs``, ``nnlab.search``   optimizers, losses and a budgeted KerasTuner search (lab 3)
+- ``nnlab.permute``   pixel permutations and the exact first-layer argument (lab 4)
+- ``nnlab.cnn_tools`` confusion matrices, mistakes, augmentation, a fast CIFAR recipe (lab 5)
+- ``nnlab.clocks``, ``nnlab.clock_models``   clock images, time error, four model families (lab 6)
+- ``nnlab.widgets``   interactive explorers with static fallbacks for the website
 """
 
 from __future__ import annotations
