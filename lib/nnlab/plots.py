@@ -35,6 +35,7 @@ METRIC_LABELS = {
     "accuracy": "accuracy",
     "val_loss": "validation loss",
     "val_accuracy": "validation accuracy",
+    "val_time_error": "validation error (minutes)",  # lab 6: mean common-sense error of a clock reader
 }
 
 
@@ -329,6 +330,8 @@ def confusion(
     *,
     normalize: bool = True,
     title: str | None = None,
+    xlabel: str = "predicted class",
+    ylabel: str = "true class",
 ) -> plt.Figure:
     """A confusion matrix: rows are true classes, columns predicted ones, each cell annotated.
 
@@ -346,8 +349,8 @@ def confusion(
                 color="white" if shares[i, j] > 0.6 * top else "black")
     ax.set_xticks(range(n), class_names, rotation=45, ha="right")
     ax.set_yticks(range(n), class_names)
-    ax.set_xlabel("predicted class")
-    ax.set_ylabel("true class")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.grid(False)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.03, label="share of the true class" if normalize else "count")
     ax.set_title(title or "Confusion matrix (counts; colour = share of the row)")
@@ -425,7 +428,8 @@ def feature_maps(
         if image is not None:
             img = np.asarray(image)
             axes[r, 0].imshow(img[..., 0] if img.ndim == 3 and img.shape[-1] == 1 else img, cmap="gray")
-            axes[r, 0].set_title("input", fontsize=7)
+            if r == 0:
+                axes[r, 0].set_title("input", fontsize=7)
             offset = 1
         for c in range(max_channels):
             ax = axes[r, c + offset]
@@ -456,16 +460,18 @@ def predictions(
     ncols: int = 8,
     size: float = 1.25,
     title: str | None = None,
+    row_labels: Sequence[str] | None = None,
 ) -> plt.Figure:
     """Images with their true class, the predicted class and its probability (red when wrong).
 
     Introduced in lab 5b (Inside a CNN) for correct and wrong examples and the most confident
-    mistakes. An index of ``-1`` leaves its panel empty (to keep one class per row).
+    mistakes. An index of ``-1`` leaves its panel empty (to keep one class per row);
+    ``row_labels`` writes a label at the left of each row.
     """
     indices = list(indices)
     nrows = max(1, int(np.ceil(len(indices) / ncols)))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.25 * nrows + (0.4 if title else 0)),
-                             squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols + (0.3 if row_labels else 0),
+                                                    (size + 0.45) * nrows + (0.5 if title else 0)), squeeze=False)
     pred = np.asarray(probs).argmax(axis=1)
     for ax, i in zip(axes.flat, indices + [-1] * (nrows * ncols - len(indices))):
         ax.axis("off")
@@ -476,7 +482,11 @@ def predictions(
         wrong = pred[i] != y_true[i]
         ax.set_title(f"{class_names[y_true[i]]} → {class_names[pred[i]]}\np = {probs[i, pred[i]]:.2f}",
                      fontsize=7, color="crimson" if wrong else "black")
+    for r, text in enumerate(row_labels or []):
+        if r < nrows:
+            axes[r, 0].text(-0.12, 0.5, text, transform=axes[r, 0].transAxes, ha="right", va="center",
+                            rotation=90, fontsize=8)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.45 / fig.get_figheight()) if title else None)
     return fig

@@ -90,6 +90,15 @@ def record(
     return result
 
 
+def clear(lab: str) -> None:
+    """Forget every number recorded for ``lab`` (before a lab records a fresh set).
+
+    Added in lab 6 (Tell the time), whose profiles record different sets of numbers: without
+    this, a number from an earlier run in another profile would stay on the results page.
+    """
+    (results_dir() / f"{lab}.json").unlink(missing_ok=True)
+
+
 def _read(path: Path) -> list[dict]:
     try:
         return json.loads(path.read_text())
