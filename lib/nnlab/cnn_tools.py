@@ -1,0 +1,573 @@
+"""Tools for convolutional networks: shapes and parameter counts, mistakes, augmentation, a fast recipe.
+
+Introduced in lab 5 (Feature maps: 5a CNN basics, 5b inside a CNN, 5c CIFAR-10). Everything
+here is backend-agnostic Keras 3 (``keras.ops`` only), so it runs under TensorFlow, JAX or
+PyTorch alike.
+
+- **Shapes and parameters**: :func:`conv_output_size`, :func:`conv_params`,
+  :func:`layer_table` (a per-layer table with the formula of each count, as report-001's
+  Table 3), :func:`param_frame` (one column of per-layer counts per model, for a sweep),
+  :func:`formula_mismatches` / :func:`shape_mismatches` (the formulas checked against a model).
+- **Predictions and mistakes**: :func:`predict_proba`, :func:`confusion_matrix`,
+  :func:`top_confusions`, :func:`most_confident_mistakes` (report-000's figure),
+  :func:`pick_examples` (correct and wrong examples, report-003's figures).
+- **Inside a model**: :func:`weights_by_layer` (for weight/bias histograms),
+  :func:`conv_layers`, :func:`feature_maps` (every conv layer's output for one image).
+- **Data**: :func:`select_classes` (e.g. cat vs dog from CIFAR-10).
+- **Augmentation**: :func:`augmentation` (Keras preprocessing layers, to pass to
+  :func:`nnlab.models.cnn`), :class:`RandomShiftFlip` (pad-and-crop plus flip written with
+  ``keras.ops``, so a compiled/XLA train step keeps running on the accelerator),
+  :func:`with_augmentation` (any model behind augmentation layers).
+- **Builders and schedules**: :func:`tiny_cnn` (≈2k parameters), :func:`set_bn_momentum`,
+  :func:`one_cycle` and the optimizer factory :class:`OneCycle`.
+- **A fast CIFAR-10 recipe**: :func:`resnet_ish` and :func:`train_cifar_cnn` (a ResNet-9-style
+  network, batch norm, crop+flip augmentation, one-cycle learning rate, large batches and mixed
+  precision on a GPU); the benchmark can call it too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import pandas as pd
+from keras import layers, ops
+
+from nnlab.splits import Splits
+
+CODE_VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+"""A short hash of this file: put it in a run's config so that editing a recipe retrains it."""
+
+
+# ============================================================================ shapes and parameters
+
+
+def conv_output_size(n: int, kernel_size: int, strides: int = 1, padding: str = "same") -> int:
+    """Side length after a convolution or pooling layer.
+
+    ``same``: :math:`\\lceil n/s \\rceil` (zeros are added so that only the stride shrinks the map);
+    ``valid``: :math:`\\lfloor (n-k)/s \\rfloor + 1` (no padding: a stride-1 layer shrinks by ``k-1``).
+    """
+    if padding == "same":
+        return math.ceil(n / strides)
+    if padding == "valid":
+        if n < kernel_size:
+            raise ValueError(f"a {kernel_size}x{kernel_size} valid window does not fit in {n} pixels")
+        return (n - kernel_size) // strides + 1
+    raise ValueError(f"padding must be 'same' or 'valid', got {padding!r}")
+
+
+def conv_params(kernel_size: int, c_in: int, c_out: int, bias: bool = True) -> int:
+    """Parameters of a ``k×k`` convolution from ``c_in`` to ``c_out`` channels: ``(k·k·c_in + 1)·c_out``."""
+    return (kernel_size * kernel_size * c_in + int(bias)) * c_out
+
+
+def dense_params(n_in: int, n_out: int, bias: bool = True) -> int:
+    """Parameters of a dense layer: ``(n_in + 1)·n_out``."""
+    return (n_in + int(bias)) * n_out
+
+
+def _formula(layer: keras.layers.Layer) -> tuple[str, int] | None:
+    """The textbook formula of a layer's parameter count and its value (None: no formula here)."""
+    if isinstance(layer, layers.SeparableConv2D):
+        kh, kw = layer.kernel_size
+        c_in, c_out, b = layer.input.shape[-1], layer.filters, int(layer.use_bias)
+        m = layer.depth_multiplier
+        return f"{kh}·{kw}·{c_in}·{m} + ({c_in}·{m}{'+1' if b else ''})·{c_out}", kh * kw * c_in * m + (c_in * m + b) * c_out
+    if isinstance(layer, layers.Conv2D):
+        kh, kw = layer.kernel_size
+        c_in, c_out, b = layer.input.shape[-1], layer.filters, int(layer.use_bias)
+        text = f"({kh}·{kw}·{c_in} + 1)·{c_out}" if b else f"{kh}·{kw}·{c_in}·{c_out}"
+        return text, (kh * kw * c_in + b) * c_out
+    if isinstance(layer, layers.Dense):
+        n_in, b = layer.input.shape[-1], int(layer.use_bias)
+        return (f"({n_in} + 1)·{layer.units}" if b else f"{n_in}·{layer.units}"), (n_in + b) * layer.units
+    if isinstance(layer, layers.BatchNormalization):
+        c = layer.input.shape[-1]
+        n = 2 * c + int(layer.center) * c + int(layer.scale) * c
+        return f"{n // c}·{c} (γ, β, mean, variance)" if n == 4 * c else f"{n // c}·{c}", n
+    return None
+
+
+def layer_table(model: keras.Model) -> pd.DataFrame:
+    """Every layer with its output shape and parameters, with the formula behind each count.
+
+    Built on :func:`nnlab.models.param_table`; layers without parameters (pooling, flatten,
+    activations) are listed too, so the shapes can be followed through the network.
+    """
+    from nnlab.models import param_table
+
+    counts = {row.layer: row for row in param_table(model)}
+    rows = []
+    for layer in model.layers:
+        if isinstance(layer, layers.InputLayer):
+            continue
+        shape = tuple(layer.output.shape[1:]) if hasattr(layer, "output") else ()
+        row = counts.get(layer.name)
+        formula = _formula(layer) if row is not None else None
+        rows.append({
+            "layer": layer.name,
+            "type": type(layer).__name__,
+            "output shape": "×".join(str(d) for d in shape),
+            "weights": "×".join(str(d) for d in row.weight_shape) if row else "",
+            "biases": row.bias if row else 0,
+            "params": row.total if row else 0,
+            "formula": formula[0] if formula else "",
+        })
+    table = pd.DataFrame(rows).set_index("layer")
+    total = int(table["params"].sum())
+    table.loc["total"] = ["", "", "", "", total, ""]
+    return table
+
+
+def param_frame(models: Mapping[str, keras.Model]) -> pd.DataFrame:
+    """Per-layer parameter counts of several models side by side (one column per model).
+
+    Rows are layer names in the order they first appear; a dash means the model has no such
+    layer (or it has no parameters). The last row is each model's total.
+    """
+    from nnlab.models import param_table
+
+    columns = {label: {row.layer: row.total for row in param_table(model)} for label, model in models.items()}
+    order: list[str] = []
+    for col in sorted(columns.values(), key=len, reverse=True):  # the deepest model sets the order
+        order.extend(name for name in col if name not in order)
+    frame = pd.DataFrame({label: [col.get(name) for name in order] for label, col in columns.items()},
+                         index=order, dtype="object")
+    frame.loc["total"] = [model.count_params() for model in models.values()]
+    return frame.fillna("–")
+
+
+def formula_mismatches(model: keras.Model) -> list[str]:
+    """Layers whose parameter count differs from the textbook formula (empty: all agree)."""
+    bad = []
+    for layer in model.layers:
+        formula = _formula(layer)
+        if formula is not None and formula[1] != layer.count_params():
+            bad.append(f"{layer.name}: {formula[0]} = {formula[1]} but Keras counts {layer.count_params()}")
+    return bad
+
+
+def shape_mismatches(model: keras.Model) -> list[str]:
+    """Conv and pooling layers whose output size differs from :func:`conv_output_size` (empty: all agree)."""
+    bad = []
+    for layer in model.layers:
+        if isinstance(layer, layers.Conv2D):
+            k, s = layer.kernel_size[0], layer.strides[0]
+        elif isinstance(layer, (layers.MaxPooling2D, layers.AveragePooling2D)):
+            k, s = layer.pool_size[0], layer.strides[0]
+        else:
+            continue
+        n_in, n_out = layer.input.shape[1], layer.output.shape[1]
+        expected = conv_output_size(n_in, k, s, layer.padding)
+        if expected != n_out:
+            bad.append(f"{layer.name}: {n_in} → {n_out}, formula says {expected}")
+    return bad
+
+
+# ============================================================================ predictions and mistakes
+
+
+def predict_proba(model: keras.Model, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
+    """Class probabilities ``(n, classes)``; a one-unit sigmoid output becomes ``(n, 2)``."""
+    p = np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64)
+    if p.ndim == 2 and p.shape[1] == 1:
+        p = np.concatenate([1.0 - p, p], axis=1)
+    return p
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int | None = None) -> np.ndarray:
+    """Counts ``cm[i, j]`` of images of true class ``i`` predicted as ``j`` (rows: truth, as report-000)."""
+    y_true = np.asarray(y_true, dtype=np.int64).ravel()
+    y_pred = np.asarray(y_pred, dtype=np.int64).ravel()
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"y_true and y_pred differ in length: {y_true.shape} vs {y_pred.shape}")
+    n = int(n_classes if n_classes is not None else max(y_true.max(initial=-1), y_pred.max(initial=-1)) + 1)
+    return np.bincount(y_true * n + y_pred, minlength=n * n).reshape(n, n)
+
+
+def top_confusions(cm: np.ndarray, class_names: Sequence[str] | None = None, k: int = 3) -> list[tuple[str, str, int]]:
+    """The ``k`` largest off-diagonal cells: (true class, predicted class, count)."""
+    off = np.array(cm, dtype=np.int64)
+    np.fill_diagonal(off, -1)
+    flat = np.argsort(off, axis=None)[::-1][:k]
+    names = list(class_names) if class_names is not None else [str(i) for i in range(len(cm))]
+    return [(names[i], names[j], int(off[i, j])) for i, j in zip(*np.unravel_index(flat, off.shape))]
+
+
+def most_confident_mistakes(probs: np.ndarray, y_true: np.ndarray, per_class: int = 8) -> dict[int, np.ndarray]:
+    """For each true class, the indices of its wrong predictions, most confident first.
+
+    Confidence is the probability the model gave to the (wrong) class it predicted, as in
+    report-000's figures. A class with fewer mistakes gets fewer indices.
+    """
+    probs = np.asarray(probs)
+    y_true = np.asarray(y_true).ravel()
+    pred = probs.argmax(axis=1)
+    conf = probs.max(axis=1)
+    out = {}
+    for c in range(probs.shape[1]):
+        wrong = np.flatnonzero((y_true == c) & (pred != c))
+        out[c] = wrong[np.argsort(-conf[wrong], kind="stable")][:per_class]
+    return out
+
+
+def pick_examples(probs: np.ndarray, y_true: np.ndarray, n: int = 8, *, correct: bool = True,
+                  seed: int = 0) -> np.ndarray:
+    """``n`` random indices of correctly (or wrongly) classified images, seeded."""
+    pred = np.asarray(probs).argmax(axis=1)
+    pool = np.flatnonzero((pred == np.asarray(y_true).ravel()) == correct)
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(pool, size=min(n, len(pool)), replace=False))
+
+
+# ============================================================================ inside a model
+
+
+def weights_by_layer(model: keras.Model) -> dict[str, np.ndarray]:
+    """Kernels and biases of every conv and dense layer, named ``"<layer> kernel"`` / ``"<layer> bias"``."""
+    out = {}
+    for layer in model.layers:
+        if isinstance(layer, (layers.Conv2D, layers.Dense)):
+            out[f"{layer.name} kernel"] = keras.ops.convert_to_numpy(layer.kernel)
+            if layer.use_bias:
+                out[f"{layer.name} bias"] = keras.ops.convert_to_numpy(layer.bias)
+    return out
+
+
+def conv_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """The model's ``Conv2D`` layers, input to output."""
+    return [layer for layer in model.layers if isinstance(layer, layers.Conv2D)]
+
+
+def _after_activation(model: keras.Model, conv: keras.layers.Layer) -> str:
+    """The layer that outputs ``conv``'s activated maps: itself, or the next activation layer."""
+    if getattr(conv, "activation", None) not in (None, keras.activations.linear):
+        return conv.name
+    names = [layer.name for layer in model.layers]
+    for layer in model.layers[names.index(conv.name) + 1:]:
+        if isinstance(layer, layers.Conv2D):
+            break
+        if isinstance(layer, (layers.Activation, layers.ReLU, layers.ELU, layers.LeakyReLU)):
+            return layer.name
+    return conv.name
+
+
+def feature_maps(model: keras.Model, image: np.ndarray, *, activated: bool = True) -> dict[str, np.ndarray]:
+    """The output of every conv layer for one image: ``{conv name: (h, w, filters)}``.
+
+    ``activated=True`` reads each map after its nonlinearity (what the next layer sees).
+    """
+    convs = conv_layers(model)
+    names = [_after_activation(model, c) if activated else c.name for c in convs]
+    from nnlab.inspect import layer_outputs
+
+    outs = layer_outputs(model, np.asarray(image)[None], names)
+    return {conv.name: outs[name][0] for conv, name in zip(convs, names)}
+
+
+# ============================================================================ data
+
+
+def select_classes(splits: Splits, classes: Sequence[str | int], name: str | None = None) -> Splits:
+    """Keep only some classes, relabelled ``0 … k-1`` in the order given (e.g. ``("cat", "dog")``)."""
+    index = [splits.class_names.index(c) if isinstance(c, str) else int(c) for c in classes]
+    lut = np.full(splits.n_classes, -1, dtype=np.int64)
+    lut[index] = np.arange(len(index))
+
+    def keep(x: np.ndarray | None, y: np.ndarray | None) -> tuple[np.ndarray | None, np.ndarray | None]:
+        if x is None or y is None:
+            return x, y
+        mask = lut[y] >= 0
+        return x[mask], lut[y[mask]]
+
+    x_train, y_train = keep(splits.x_train, splits.y_train)
+    x_val, y_val = keep(splits.x_val, splits.y_val)
+    x_test, y_test = keep(splits.x_test, splits.y_test)
+    names = tuple(splits.class_names[i] for i in index)
+    return Splits(name=name or f"{splits.name}[{'/'.join(names)}]", x_train=x_train, y_train=y_train,
+                  x_val=x_val, y_val=y_val, x_test=x_test, y_test=y_test, class_names=names,
+                  source=splits.source, note=splits.note)
+
+
+# ============================================================================ augmentation
+
+
+def augmentation(*, flip: str | None = "horizontal", translate: float = 0.1, rotate: float = 0.0,
+                 zoom: float = 0.0, contrast: float = 0.0, fill_mode: str = "reflect",
+                 seed: int | None = 0) -> list[keras.layers.Layer]:
+    """Keras preprocessing layers for data augmentation (active in training, identity at inference).
+
+    ``translate``/``zoom`` are fractions of the image size, ``rotate`` a fraction of a full turn.
+    Pass the list to ``nnlab.models.cnn(augmentation=...)`` or :func:`with_augmentation`.
+    Note: Keras marks translation, rotation and zoom as not XLA-compilable, so a model with them
+    trains without ``jit_compile`` on a GPU; :class:`RandomShiftFlip` is the compiled alternative.
+    """
+    out: list[keras.layers.Layer] = []
+    if flip:
+        out.append(layers.RandomFlip(flip, seed=seed, name="aug_flip"))
+    if translate:
+        out.append(layers.RandomTranslation(translate, translate, fill_mode=fill_mode, seed=seed,
+                                            name="aug_translate"))
+    if rotate:
+        out.append(layers.RandomRotation(rotate, fill_mode=fill_mode, seed=seed, name="aug_rotate"))
+    if zoom:
+        out.append(layers.RandomZoom(zoom, fill_mode=fill_mode, seed=seed, name="aug_zoom"))
+    if contrast:
+        out.append(layers.RandomContrast(contrast, seed=seed, name="aug_contrast"))
+    return out
+
+
+@keras.saving.register_keras_serializable(package="nnlab")
+class RandomShiftFlip(layers.Layer):
+    """Random translation by up to ``pad`` pixels (pad with zeros, crop back) and a random horizontal flip.
+
+    The standard CIFAR-10 augmentation, written with ``keras.ops`` alone: the shift is a product
+    with one-hot selection matrices, so it compiles (XLA) with the rest of the train step and
+    needs no per-batch Python. Identity at inference.
+    """
+
+    def __init__(self, pad: int = 4, flip: bool = True, seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.pad = int(pad)
+        self.flip = bool(flip)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, x, training=None):
+        if not training:
+            return x
+        batch = ops.shape(x)[0]
+        h, w, p = x.shape[1], x.shape[2], self.pad
+        if p:
+            padded = ops.pad(x, [[0, 0], [p, p], [p, p], [0, 0]])
+            offsets = keras.random.randint((batch, 2), 0, 2 * p + 1, seed=self.seed_generator)
+            rows = ops.equal(ops.arange(h)[None, :, None] + offsets[:, 0][:, None, None],
+                             ops.arange(h + 2 * p)[None, None, :])
+            cols = ops.equal(ops.arange(w)[None, :, None] + offsets[:, 1][:, None, None],
+                             ops.arange(w + 2 * p)[None, None, :])
+            x = ops.einsum("bih,bhwc->biwc", ops.cast(rows, x.dtype), padded)
+            x = ops.einsum("bjw,biwc->bijc", ops.cast(cols, x.dtype), x)
+        if self.flip:
+            coin = keras.random.uniform((batch, 1, 1, 1), seed=self.seed_generator) < 0.5
+            x = ops.where(coin, ops.flip(x, axis=2), x)
+        return x
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "pad": self.pad, "flip": self.flip, "seed": self.seed}
+
+
+def with_augmentation(model: keras.Model, augment: Sequence[keras.layers.Layer], name: str | None = None) -> keras.Model:
+    """``model`` behind augmentation layers (e.g. an MLP on augmented CIFAR-10 images)."""
+    inputs = keras.Input(shape=tuple(model.input_shape[1:]), name="pixels")
+    x = inputs
+    for layer in augment:
+        x = layer(x)
+    return keras.Model(inputs, model(x), name=name or f"augmented_{model.name}")
+
+
+# ============================================================================ small builders
+
+
+def set_bn_momentum(model: keras.Model, momentum: float = 0.9) -> keras.Model:
+    """Set the moving-average momentum of every batch-norm layer (before training); returns the model.
+
+    Keras's default, 0.99, lets the inference statistics lag behind for several hundred steps:
+    they start at mean 0, variance 1, and a short run on a subset ends before they have caught
+    up, so validation accuracy looks broken while training accuracy is fine. 0.9 (PyTorch's
+    default) catches up within a few dozen steps.
+    """
+    for layer in model.layers:
+        if isinstance(layer, layers.BatchNormalization):
+            layer.momentum = momentum
+        elif isinstance(layer, keras.Model):
+            set_bn_momentum(layer, momentum)
+    return model
+
+
+def tiny_cnn(input_shape: Sequence[int] = (28, 28, 1), n_outputs: int = 10, widths: Sequence[int] = (6, 16, 24, 24),
+             bn_momentum: float = 0.9, name: str = "tiny_cnn") -> keras.Model:
+    """A CNN of about 2,000 parameters (2,054 with the default widths) for MNIST.
+
+    One ordinary 3×3 conv, then depthwise-separable 3×3 convs (a per-channel 3×3 filter followed
+    by a 1×1 mix: far fewer parameters than a full conv), each with batch norm and ReLU, two 2×2
+    max pools, a global average pool and one dense softmax layer. Batch norm's four vectors are
+    counted (its moving mean and variance too), as ``model.count_params()`` does.
+    """
+    inputs = keras.Input(shape=tuple(input_shape), name="pixels")
+    x = inputs
+    for i, width in enumerate(widths):
+        conv = layers.Conv2D if i == 0 else layers.SeparableConv2D
+        x = conv(width, 3, padding="same", use_bias=False, name=f"conv_{i}")(x)
+        x = layers.BatchNormalization(momentum=bn_momentum, name=f"bn_{i}")(x)
+        x = layers.Activation("relu", name=f"act_{i}")(x)
+        if i in (1, 2):
+            x = layers.MaxPooling2D(2, name=f"pool_{i}")(x)
+    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    outputs = layers.Dense(n_outputs, activation="softmax", name="output", dtype="float32")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+# ============================================================================ a fast CIFAR-10 recipe
+
+
+def _conv_bn(x, filters: int, name: str, l2: float, bn_momentum: float):
+    reg = keras.regularizers.L2(l2) if l2 else None
+    x = layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_regularizer=reg, name=f"{name}_conv")(x)
+    x = layers.BatchNormalization(momentum=bn_momentum, name=f"{name}_bn")(x)
+    return layers.Activation("relu", name=f"{name}_relu")(x)
+
+
+def resnet_ish(
+    input_shape: Sequence[int] = (32, 32, 3),
+    n_outputs: int = 10,
+    *,
+    width: int = 64,
+    augment: bool = True,
+    mean: Sequence[float] | None = None,
+    std: Sequence[float] | None = None,
+    l2: float = 2.5e-4,
+    bn_momentum: float = 0.9,
+    output_scale: float = 0.125,
+    name: str = "resnet_ish",
+) -> keras.Model:
+    """A ResNet-9-style network (after the DAWNBench CIFAR-10 entries): 8 conv layers in 3 stages.
+
+    ``prep`` (width) → stage 1 (2·width, pool, residual block of two convs) → stage 2 (4·width,
+    pool) → stage 3 (8·width, pool, residual block) → global max pool → dense → ×``output_scale``.
+    Every conv is followed by batch norm and ReLU; ``l2`` acts on conv and dense kernels (the
+    gradient gets ``2·l2·w``, i.e. a weight decay of ``2·l2``). With ``augment`` the model starts
+    with :class:`RandomShiftFlip`; ``mean``/``std`` standardize each channel inside the model.
+    ``n_outputs=1`` gives a sigmoid unit for a binary task, otherwise a softmax.
+    """
+    inputs = keras.Input(shape=tuple(input_shape), name="pixels")
+    x = inputs
+    if augment:
+        x = RandomShiftFlip(4, name="augment")(x)
+    if mean is not None and std is not None:
+        x = layers.Normalization(mean=list(mean), variance=[s * s for s in std], name="standardize")(x)
+    x = _conv_bn(x, width, "prep", l2, bn_momentum)
+    for stage, (mult, residual) in enumerate(((2, True), (4, False), (8, True)), start=1):
+        x = _conv_bn(x, width * mult, f"stage{stage}", l2, bn_momentum)
+        x = layers.MaxPooling2D(2, name=f"stage{stage}_pool")(x)
+        if residual:
+            r = _conv_bn(x, width * mult, f"stage{stage}_res1", l2, bn_momentum)
+            r = _conv_bn(r, width * mult, f"stage{stage}_res2", l2, bn_momentum)
+            x = layers.Add(name=f"stage{stage}_add")([x, r])
+    x = layers.GlobalMaxPooling2D(name="global_pool")(x)
+    x = layers.Dense(n_outputs, use_bias=False, kernel_regularizer=keras.regularizers.L2(l2) if l2 else None,
+                     name="logits", dtype="float32")(x)
+    x = layers.Rescaling(output_scale, name="scale", dtype="float32")(x)
+    activation = "sigmoid" if n_outputs == 1 else "softmax"
+    outputs = layers.Activation(activation, name="output", dtype="float32")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def one_cycle(peak_lr: float, total_steps: int, warmup_fraction: float = 0.2) -> keras.optimizers.schedules.LearningRateSchedule:
+    """Linear warm-up from 0 to ``peak_lr`` over ``warmup_fraction`` of the steps, then cosine decay to 0."""
+    warmup = max(1, int(round(warmup_fraction * total_steps)))
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=0.0, decay_steps=max(1, total_steps - warmup), alpha=0.0,
+        warmup_target=peak_lr, warmup_steps=warmup)
+
+
+@dataclass(frozen=True)
+class OneCycle:
+    """An optimizer factory with a one-cycle learning rate, for :func:`nnlab.training.train`.
+
+    ``OneCycle("adam", 3e-3, total_steps)()`` builds a fresh Keras optimizer whose learning
+    rate follows :func:`one_cycle`; ``options`` are extra keyword arguments (momentum…). Its
+    ``repr`` is stable, so the training cache recognises an unchanged run.
+    """
+
+    optimizer: str = "adam"
+    peak_lr: float = 1e-3
+    total_steps: int = 1000
+    warmup_fraction: float = 0.2
+    options: tuple[tuple[str, Any], ...] = ()
+
+    @staticmethod
+    def steps(n_train: int, epochs: int, batch_size: int) -> int:
+        """Optimizer steps of a run: ``epochs · ceil(n_train / batch_size)``."""
+        return epochs * math.ceil(n_train / batch_size)
+
+    def __call__(self) -> keras.optimizers.Optimizer:
+        classes = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW, "sgd": keras.optimizers.SGD,
+                   "nadam": keras.optimizers.Nadam, "rmsprop": keras.optimizers.RMSprop}
+        schedule = one_cycle(self.peak_lr, self.total_steps, self.warmup_fraction)
+        return classes[self.optimizer.lower()](learning_rate=schedule, **dict(self.options))
+
+
+def precision_policy(precision: str = "auto") -> str:
+    """``"auto"``: ``mixed_float16`` when an NVIDIA GPU is visible, else ``float32``."""
+    if precision != "auto":
+        return precision
+    from nnlab.profiles import gpu_available
+
+    return "mixed_float16" if gpu_available() else "float32"
+
+
+def channel_stats(x: np.ndarray, max_images: int = 10_000) -> tuple[list[float], list[float]]:
+    """Per-channel mean and standard deviation of images ``(n, h, w, c)`` (on at most ``max_images``)."""
+    sample = np.asarray(x[:max_images], dtype=np.float64)
+    axes = tuple(range(sample.ndim - 1))
+    return sample.mean(axis=axes).tolist(), (sample.std(axis=axes) + 1e-7).tolist()
+
+
+def train_cifar_cnn(
+    splits: Splits,
+    *,
+    epochs: int = 24,
+    batch_size: int = 512,
+    width: int = 64,
+    peak_lr: float | None = None,
+    momentum: float = 0.9,
+    l2: float = 2.5e-4,
+    augment: bool = True,
+    binary: bool = False,
+    precision: str = "auto",
+    name: str = "cifar_resnet_ish",
+    cache: bool = True,
+    seed: int = 0,
+):
+    """Train :func:`resnet_ish` on ``splits`` with a fast recipe; returns a :class:`~nnlab.training.Run`.
+
+    The recipe: pad-and-crop + flip augmentation inside the model, batch norm, SGD with Nesterov
+    momentum, a one-cycle learning rate (peak ``0.4·batch_size/512`` unless ``peak_lr`` is given),
+    L2 on kernels, large batches, and ``mixed_float16`` on a GPU (``precision="auto"``). Data stay
+    in memory and the train step is compiled (Keras's default), so there is no per-batch Python.
+    ``binary=True`` trains one sigmoid unit with binary cross-entropy (labels 0/1).
+    Goes through :func:`nnlab.training.train`, so an unchanged run is reloaded from the cache.
+    """
+    from nnlab.training import train
+
+    policy = precision_policy(precision)
+    peak = peak_lr if peak_lr is not None else 0.4 * batch_size / 512
+    steps = OneCycle.steps(len(splits.x_train), epochs, batch_size)
+    mean, std = channel_stats(splits.x_train)
+    n_out = 1 if binary else splits.n_classes
+    optimizer = OneCycle("sgd", peak, steps, options=(("momentum", momentum), ("nesterov", True)))
+    config = {"recipe": "train_cifar_cnn", "width": width, "l2": l2, "augment": augment, "binary": binary,
+              "precision": policy, "cnn_tools": CODE_VERSION, "optimizer": repr(optimizer)}
+
+    def build() -> keras.Model:
+        previous = keras.mixed_precision.global_policy().name
+        keras.mixed_precision.set_global_policy(policy)
+        try:
+            return resnet_ish(splits.input_shape, n_out, width=width, augment=augment, mean=mean, std=std,
+                              l2=l2, name=name.replace("/", "_"))
+        finally:
+            keras.mixed_precision.set_global_policy(previous)
+
+    loss = "binary_crossentropy" if binary else "sparse_categorical_crossentropy"
+    return train(build, splits, name=name, epochs=epochs, batch_size=batch_size, optimizer=optimizer,
+                 loss=loss, config=config, cache=cache, seed=seed)

@@ -1,0 +1,155 @@
+"""Unit tests of nnlab.cnn_tools (lab 5): shapes, parameter formulas, mistakes, augmentation, the recipe."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import nnlab  # noqa: F401  (sets quiet backend defaults first)
+import keras
+
+from nnlab import cnn_tools as ct
+from nnlab import models
+from nnlab.splits import Splits
+
+
+def _splits(n: int = 64, shape=(32, 32, 3), classes=("cat", "dog", "frog")) -> Splits:
+    rng = np.random.default_rng(0)
+    x = rng.random((n, *shape), dtype=np.float32)
+    y = np.arange(n) % len(classes)
+    return Splits("toy", x, y, x[:16], y[:16], x[:16], y[:16], tuple(classes))
+
+
+@pytest.mark.parametrize("n,k,s,pad,expected", [
+    (28, 3, 1, "same", 28), (28, 3, 2, "same", 14), (28, 5, 4, "same", 7), (28, 7, 8, "same", 4),
+    (28, 3, 1, "valid", 26), (28, 7, 1, "valid", 22), (28, 5, 2, "valid", 12), (7, 2, 2, "same", 4),
+])
+def test_conv_output_size(n, k, s, pad, expected):
+    assert ct.conv_output_size(n, k, s, pad) == expected
+
+
+def test_conv_output_size_errors():
+    with pytest.raises(ValueError, match="padding"):
+        ct.conv_output_size(28, 3, 1, "full")
+    with pytest.raises(ValueError, match="does not fit"):
+        ct.conv_output_size(2, 3, 1, "valid")
+
+
+def test_param_formulas_match_keras_report001_table3():
+    # report-001, Table 3: conv 1→18→36→72→72 with 3×3 kernels
+    assert [ct.conv_params(3, a, b) for a, b in ((1, 18), (18, 36), (36, 72), (72, 72))] == [180, 5868, 23400, 46728]
+    assert ct.dense_params(784, 10) == 7850 and ct.conv_params(3, 4, 8, bias=False) == 288
+    for kwargs in ({"kernel_size": 5, "padding": "valid"}, {"strides": 2, "pooling": "average"},
+                   {"batch_norm": True, "convs_per_block": 2}, {"pooling": None, "global_pool": True}):
+        model = models.cnn((28, 28, 1), (8, 16), **kwargs)
+        assert ct.formula_mismatches(model) == [] and ct.shape_mismatches(model) == []
+    sep = keras.Sequential([keras.Input((12, 12, 4)), keras.layers.SeparableConv2D(6, 3)])
+    assert ct.formula_mismatches(sep) == []
+
+
+def test_layer_table_and_param_frame():
+    a = models.cnn((28, 28, 1), (4, 8), dense=(16,))
+    b = models.cnn((28, 28, 1), (4,), dense=(16,))
+    table = ct.layer_table(a)
+    assert table.loc["total", "params"] == a.count_params()
+    assert table.loc["conv_0_0", "output shape"] == "28×28×4" and table.loc["conv_0_0", "formula"] == "(3·3·1 + 1)·4"
+    frame = ct.param_frame({"a": a, "b": b})
+    assert list(frame.columns) == ["a", "b"] and frame.loc["total", "b"] == b.count_params()
+    assert frame.loc["conv_1_0", "b"] == "–" and frame.loc["conv_1_0", "a"] == ct.conv_params(3, 4, 8)
+
+
+def test_confusion_matrix_and_mistakes():
+    y = np.array([0, 0, 1, 1, 2, 2])
+    probs = np.array([[.9, .05, .05], [.2, .7, .1], [.1, .8, .1], [.6, .3, .1], [.1, .1, .8], [.05, .9, .05]])
+    cm = ct.confusion_matrix(y, probs.argmax(1), 3)
+    assert cm.tolist() == [[1, 1, 0], [1, 1, 0], [0, 1, 1]]
+    assert cm.sum() == len(y) and np.trace(cm) == 3
+    mistakes = ct.most_confident_mistakes(probs, y, per_class=5)
+    assert mistakes[0].tolist() == [1] and mistakes[1].tolist() == [3] and mistakes[2].tolist() == [5]
+    probs2 = np.array([[.1, .9], [.4, .6], [.2, .8], [.9, .1]])
+    assert ct.most_confident_mistakes(probs2, np.array([0, 0, 0, 0]))[0].tolist() == [0, 2, 1]
+    assert ct.top_confusions(cm, ["a", "b", "c"], k=1)[0][2] == 1
+    assert set(ct.pick_examples(probs, y, 10, correct=False)) == {1, 3, 5}
+    assert set(ct.pick_examples(probs, y, 2, correct=True)) <= {0, 2, 4}
+
+
+def test_predict_proba_expands_a_sigmoid_unit():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, activation="sigmoid")])
+    p = ct.predict_proba(model, np.zeros((4, 3), np.float32))
+    assert p.shape == (4, 2) and np.allclose(p.sum(1), 1)
+
+
+def test_select_classes_relabels_in_given_order():
+    s = ct.select_classes(_splits(), ("dog", "cat"))
+    assert s.class_names == ("dog", "cat") and set(np.unique(s.y_train)) == {0, 1}
+    assert len(s.x_train) == 43 and s.n_classes == 2
+
+
+def test_random_shift_flip_is_a_shift_or_flip_of_each_image():
+    rng = np.random.default_rng(1)
+    x = rng.random((6, 10, 12, 2), dtype=np.float32)
+    layer = ct.RandomShiftFlip(pad=2, seed=3)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(layer(x, training=False)), x)
+    y = keras.ops.convert_to_numpy(layer(x, training=True))
+    padded = np.pad(x, ((0, 0), (2, 2), (2, 2), (0, 0)))
+    for i in range(len(x)):
+        candidates = [c for dy in range(5) for dx in range(5)
+                      for c in (padded[i, dy:dy + 10, dx:dx + 12], padded[i, dy:dy + 10, dx:dx + 12][:, ::-1])]
+        assert any(np.allclose(y[i], c, atol=1e-6) for c in candidates)
+
+
+def test_augmentation_layers_are_identity_at_inference():
+    aug = ct.augmentation(flip="horizontal", translate=0.1, rotate=0.05, zoom=0.1, contrast=0.1)
+    assert [a.name for a in aug] == ["aug_flip", "aug_translate", "aug_rotate", "aug_zoom", "aug_contrast"]
+    model = models.cnn((16, 16, 3), (4,), augmentation=aug)
+    x = np.random.default_rng(0).random((3, 16, 16, 3), dtype=np.float32)
+    a = keras.ops.convert_to_numpy(model(x, training=False))
+    b = keras.ops.convert_to_numpy(model(x, training=False))
+    np.testing.assert_allclose(a, b)
+    mlp = ct.with_augmentation(models.mlp((16, 16, 3), (8,)), [ct.RandomShiftFlip(2)])
+    assert mlp.output_shape == (None, 10)
+
+
+def test_feature_maps_and_weights():
+    model = models.cnn((12, 12, 1), (3, 5), dense=(4,))
+    maps = ct.feature_maps(model, np.zeros((12, 12, 1), np.float32) + 0.5)
+    assert {k: v.shape for k, v in maps.items()} == {"conv_0_0": (12, 12, 3), "conv_1_0": (6, 6, 5)}
+    assert min(v.min() for v in maps.values()) >= 0  # read after the ReLU
+    weights = ct.weights_by_layer(model)
+    assert weights["conv_0_0 kernel"].shape == (3, 3, 1, 3) and "output bias" in weights
+
+
+def test_resnet_ish_shapes_and_policy():
+    model = ct.resnet_ish(width=4, n_outputs=1, mean=[0.5] * 3, std=[0.2] * 3)
+    assert model.output_shape == (None, 1) and ct.formula_mismatches(model) == []
+    assert ct.precision_policy("float32") == "float32"
+    sched = ct.one_cycle(0.4, 100, 0.2)
+    lrs = [float(keras.ops.convert_to_numpy(sched(s))) for s in (0, 20, 60, 100)]
+    assert lrs[0] == pytest.approx(0) and lrs[1] == pytest.approx(0.4) and 0 < lrs[2] < 0.4 and lrs[3] < 1e-6
+
+
+def test_train_cifar_cnn_runs_tiny(tmp_path, monkeypatch):
+    monkeypatch.setenv("NNLAB_DATA", str(tmp_path))
+    s = _splits(n=48, shape=(16, 16, 3))
+    run = ct.train_cifar_cnn(s, epochs=1, batch_size=16, width=2, cache=True)
+    assert run.epochs == 1 and run.params == run.model.count_params()
+    again = ct.train_cifar_cnn(s, epochs=1, batch_size=16, width=2, cache=True)
+    assert again.cached
+    binary = ct.train_cifar_cnn(ct.select_classes(s, ("cat", "dog")), epochs=1, batch_size=16, width=2,
+                                binary=True, cache=False)
+    assert binary.model.output_shape == (None, 1)
+
+
+def test_tiny_cnn_budget_and_bn_momentum():
+    tiny = ct.tiny_cnn()
+    assert tiny.count_params() == 2054 and ct.formula_mismatches(tiny) == []
+    model = ct.set_bn_momentum(models.cnn((16, 16, 1), (4,), batch_norm=True), 0.8)
+    assert [l.momentum for l in model.layers if isinstance(l, keras.layers.BatchNormalization)] == [0.8]
+
+
+def test_one_cycle_factory_has_a_stable_repr():
+    a = ct.OneCycle("sgd", 0.1, 50, options=(("momentum", 0.9),))
+    assert repr(a) == repr(ct.OneCycle("sgd", 0.1, 50, options=(("momentum", 0.9),)))
+    opt = a()
+    assert isinstance(opt, keras.optimizers.SGD) and opt.momentum == 0.9
+    assert ct.OneCycle.steps(1000, 3, 128) == 24
