@@ -486,7 +486,10 @@ def predictions(
         if r < nrows:
             axes[r, 0].text(-0.12, 0.5, text, transform=axes[r, 0].transAxes, ha="right", va="center",
                             rotation=90, fontsize=8)
+    width, height = fig.get_size_inches()
+    top_space = 0.4 + (0.5 if title else 0.0)  # the first row's titles, then the figure title
+    fig.subplots_adjust(left=(0.35 if row_labels else 0.05) / width, right=1 - 0.05 / width,
+                        bottom=0.05 / height, top=1 - top_space / height, hspace=0.45 / size, wspace=0.08)
     if title:
-        fig.suptitle(title)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.45 / fig.get_figheight()) if title else None)
+        fig.suptitle(title, y=1 - 0.12 / height, va="top")
     return fig

@@ -1,0 +1,258 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # CIFAR-10: from an MLP baseline to a CNN trained in minutes
+#
+# CIFAR-10's 32×32 colour photos of ten kinds of objects and animals are where the gap between
+# fully connected and convolutional networks becomes large. Report 000 got about 46 % with a
+# NumPy MLP, about 54 % after tuning an MLP in TensorFlow and about 70 % with a first CNN;
+# Report 003's CNN reached 71.2 %. This lab sets a stronger MLP baseline, then trains a CNN
+# that passes 90 % in a few minutes on one GPU with a recipe a student can read in full. It ends
+# with a binary cat-versus-dog task cut out of CIFAR-10, standing in for the Kaggle cats and
+# dogs of Report 001 (that data set cannot be downloaded here).
+
+# %% tags=["hide-input"]
+import time
+
+import keras
+import numpy as np
+import pandas as pd
+from IPython.display import display
+
+import nnlab
+from nnlab import get_profile, set_seed
+from nnlab.claims import Claims
+from nnlab import cnn_tools, plots, results
+from nnlab.models import mlp
+from nnlab.splits import load_splits
+from nnlab.training import evaluate, train
+
+profile = get_profile()
+print(profile.describe())          # the book shows which profile produced its numbers
+set_seed(0)
+claims = Claims("Lab 5c — CIFAR-10")
+LAB = "05c_cifar10"
+pd.set_option("display.width", 160)
+pd.set_option("display.max_columns", 16)
+lab_start = time.perf_counter()
+
+# %% [markdown]
+# In the full profile the CNN is the full-width network on all 45,000 training images (5,000 are
+# held out for validation) with large batches; on a CPU the quick profile trains a network about
+# a fifth as wide (a thirtieth of the computation) on a subset for a few epochs, so its
+# numbers show the trend, not the target.
+
+# %%
+N_TRAIN = profile.pick(smoke=1000, quick=8000, full=None)     # None: all 50,000
+N_TEST = profile.pick(smoke=300, quick=2000, full=None)
+MLP_EPOCHS = profile.pick(smoke=1, quick=5, full=100)
+CNN = profile.pick(smoke={"width": 4, "epochs": 1, "batch_size": 128},
+                   quick={"width": 12, "epochs": 5, "batch_size": 128},
+                   full={"width": 64, "epochs": 24, "batch_size": 512})
+CATDOG_FROM = profile.pick(smoke=4000, quick=15000, full=None)  # CIFAR-10 images the cat/dog subset is cut from
+CATDOG_EPOCHS = profile.pick(smoke=1, quick=5, full=40)
+data = load_splits("cifar10", n_train=N_TRAIN, n_test=N_TEST)
+names = data.class_names
+print(data.summary())
+print("source:", data.source)
+print("note:", data.note or "canonical CIFAR-10")
+
+# %% [markdown]
+# When the canonical CIFAR-10 archive cannot be downloaded, `nnlab.data` falls back to a copy
+# whose images were re-encoded as JPEG. JPEG is lossy, so its pixels differ slightly from the
+# originals and accuracies on it are close to, not identical with, published ones; the line
+# above says which copy this page used.
+
+# %%
+first = [int(np.flatnonzero(data.y_train == c)[k]) for c in range(data.n_classes) for k in range(4)]
+fig = plots.image_grid(data.x_train[first], [names[data.y_train[i]] for i in first], ncols=8,
+                       title="Four training images of each class")
+
+# %% [markdown]
+# ## An MLP baseline
+#
+# An MLP sees an image as 3,072 unrelated numbers. Three hidden layers of 1,024 units with batch
+# normalization and dropout, trained with Adam and a one-cycle learning rate, are a fair
+# baseline. We train it twice: on the images as they are, and on images randomly shifted by up
+# to 4 pixels and flipped left–right at every epoch (`nnlab.cnn_tools.RandomShiftFlip`, the
+# augmentation of the CNN below). An MLP has no built-in tolerance for shifts, so it has to
+# learn it from such examples.
+
+# %%
+MLP_BATCH = 256
+
+
+def mlp_run(augmented: bool):
+    def build():
+        net = mlp(data.input_shape, (1024, 1024, 1024), batch_norm=True, dropout=0.2, name="mlp")
+        return cnn_tools.with_augmentation(net, [cnn_tools.RandomShiftFlip(4)], name="mlp_aug") if augmented else net
+
+    opt = cnn_tools.OneCycle("adam", 2e-3, cnn_tools.OneCycle.steps(len(data.x_train), MLP_EPOCHS, MLP_BATCH))
+    run = train(build, data, name=f"05c/mlp{'_aug' if augmented else ''}", epochs=MLP_EPOCHS, batch_size=MLP_BATCH,
+                optimizer=opt, config={"optimizer": repr(opt), "cnn_tools": cnn_tools.CODE_VERSION})
+    run.extra["test_accuracy"] = evaluate(run.model, data.x_test, data.y_test)["accuracy"]
+    return run
+
+
+mlp_plain, mlp_aug = mlp_run(False), mlp_run(True)
+for label, run in (("MLP", mlp_plain), ("MLP + shifts and flips", mlp_aug)):
+    print(f"{label}: {run.params:,} parameters, test accuracy {run.extra['test_accuracy']:.4f} ({run.seconds:.0f} s)")
+fig = plots.learning_curves({"MLP": mlp_plain, "MLP + shifts/flips": mlp_aug}, title="MLP baselines on CIFAR-10")
+
+# %% [markdown]
+# Without augmentation the MLP memorizes its training images quickly and its validation
+# accuracy stalls; with it, training is slower but keeps improving for many more epochs.
+#
+# ## A CNN a student can train in minutes
+#
+# `nnlab.cnn_tools.train_cifar_cnn` trains `nnlab.cnn_tools.resnet_ish`, a ResNet-9-style
+# network of the kind that won the DAWNBench CIFAR-10 speed contest. Each ingredient of the recipe
+# addresses one thing this chapter met:
+#
+# - **architecture**: eight 3×3 conv layers in three stages (64 → 128 → 256 → 512 channels at full
+#   width), each stage ending in a 2×2 max-pool, two of them with a *residual* block — two more
+#   convs whose output is added to their input, so the block only has to learn a correction;
+#   a global max-pool and one dense layer instead of a large flatten;
+# - **batch normalization** after every conv, so a high learning rate is safe;
+# - **augmentation** inside the model: shifts of up to 4 pixels and left–right flips, written
+#   with `keras.ops` alone so the whole training step stays compiled (Keras's
+#   `RandomTranslation` cannot be compiled with XLA);
+# - **a one-cycle learning rate**: a linear warm-up to a high peak, then a cosine decay to zero;
+#   SGD with Nesterov momentum and an L2 penalty of $2.5\cdot10^{-4}$ (a weight decay of
+#   $5\cdot10^{-4}$);
+# - **large batches and mixed precision**: batches of 512, and on a GPU `mixed_float16` (float16
+#   arithmetic, float32 weights, with loss scaling), which roughly halves the time per step;
+# - **a fast input pipeline**: all images in memory as one array and a compiled train step, so
+#   no Python code runs per batch.
+
+# %%
+policy = cnn_tools.precision_policy()
+print(f"precision policy for the CNN: {policy} · width {CNN['width']} · {CNN['epochs']} epochs · "
+      f"batch {CNN['batch_size']}")
+steps = cnn_tools.OneCycle.steps(len(data.x_train), CNN["epochs"], CNN["batch_size"])
+schedule = cnn_tools.one_cycle(0.4 * CNN["batch_size"] / 512, steps)
+xs = np.linspace(0, steps, 60).astype(int)
+fig = plots.line_panels({"learning rate": {"one-cycle": [float(keras.ops.convert_to_numpy(schedule(s))) for s in xs]}},
+                        x=xs, xlabel="training step", title="The one-cycle learning-rate schedule")
+
+# %%
+cnn_run = cnn_tools.train_cifar_cnn(data, name="05c/resnet_ish", **CNN)
+cnn_model = cnn_run.model
+cnn_acc = evaluate(cnn_model, data.x_test, data.y_test)["accuracy"]
+print(f"ResNet-ish CNN (width {CNN['width']}): {cnn_run.params:,} parameters, test accuracy {cnn_acc:.4f}, "
+      f"trained in {cnn_run.seconds:.0f} s ({'loaded from the cache' if cnn_run.cached else 'this build'})")
+stages = cnn_tools.layer_table(cnn_model)
+display(stages[stages["params"] > 0])
+
+# %%
+fig = plots.learning_curves({"ResNet-ish CNN": cnn_run, "MLP + shifts/flips": mlp_aug},
+                            title="CNN against the MLP baseline")
+cnn_probs = cnn_tools.predict_proba(cnn_model, data.x_test)
+cm = cnn_tools.confusion_matrix(data.y_test, cnn_probs.argmax(1), data.n_classes)
+fig = plots.confusion(cm, names, title="ResNet-ish CNN on the CIFAR-10 test images")
+top = cnn_tools.top_confusions(cm, names, k=4)
+print("largest confusions:", "; ".join(f"{t} → {p}: {n}" for t, p, n in top))
+
+# %% [markdown]
+# Even this network's most frequent mistakes are those of Report 000's MLP: cats and dogs, then
+# the other four-legged animals, and cars with trucks. What differs is their number.
+
+# %%
+aug = cnn_model.get_layer("augment")
+x8 = data.x_test[:8]
+claims.check("This lab", "The recipe's augmentation is identity at inference and compiles with the train step",
+             holds=bool(np.array_equal(keras.ops.convert_to_numpy(aug(x8, training=False)), x8)) and aug.supports_jit,
+             evidence="RandomShiftFlip: exact identity with training=False; supports_jit=True "
+                      f"(Keras's RandomTranslation: {keras.layers.RandomTranslation(0.1, 0.1).supports_jit})")
+claims.check("Reports 001/003", "Every conv layer of the ResNet-ish CNN has k·k·c_in·c_out weights (no bias: the "
+             "batch norm after it has one)", holds=not cnn_tools.formula_mismatches(cnn_model),
+             evidence=f"{len(cnn_tools.conv_layers(cnn_model))} conv layers, {cnn_run.params:,} parameters in all")
+claims.check("Report 000", "An MLP on CIFAR-10 reaches ≈54 % (our goal: ≥ 60 %)",
+             holds=mlp_aug.extra["test_accuracy"] >= 0.60, evidence=f"{mlp_aug.extra['test_accuracy']:.4f} "
+             f"(without augmentation {mlp_plain.extra['test_accuracy']:.4f})", kind="accuracy")
+claims.check("Reports 000/003", "A CNN beats the MLP by far on CIFAR-10 (reports: ≈70–71 % vs ≈54 %); ours ≥ 90 %",
+             holds=cnn_acc >= 0.90 and cnn_acc - mlp_aug.extra["test_accuracy"] > 0.2,
+             evidence=f"CNN {cnn_acc:.4f} vs MLP {mlp_aug.extra['test_accuracy']:.4f}", kind="accuracy")
+claims.check("This lab", "The CNN trains in at most 5 minutes on one GPU",
+             holds=cnn_run.seconds <= 300, evidence=f"{cnn_run.seconds:.0f} s of training ({policy})", kind="accuracy")
+claims.check("Report 000", "Cats and dogs are the pair confused most",
+             holds={top[0][0], top[0][1]} == {"cat", "dog"}, evidence=f"largest cell: {top[0][0]} → {top[0][1]}: {top[0][2]}",
+             kind="accuracy")
+results.record(LAB, "CIFAR-10 MLP (with shifts and flips), test accuracy", mlp_aug.extra["test_accuracy"],
+               unit="accuracy", report_best=0.54, report="Report 000 (TensorFlow MLP, ≈54 %)", goal=0.60,
+               seconds=mlp_aug.seconds)
+results.record(LAB, "CIFAR-10 CNN (ResNet-ish recipe), test accuracy", cnn_acc, unit="accuracy", report_best=0.712,
+               report="Report 003 (71.2 %); Report 000 (≈70 %)", goal=0.90, seconds=cnn_run.seconds)
+results.record(LAB, "CIFAR-10 CNN (ResNet-ish recipe), training time", cnn_run.seconds, unit="s", goal=300,
+               higher_is_better=False, report="goal: ≤ 5 min on one H100")
+
+# %% [markdown]
+# ## Cats versus dogs
+#
+# Report 001's third problem was Kaggle's cats-and-dogs competition: about 20,000 photos of
+# 64×64 pixels, where a VGG-style network with augmentation reached 94.4 %. That data set is
+# not reachable from where this book is built, so we cut the same task out of CIFAR-10: its
+# 5,000 training and 1,000 test images of each of the two classes (`nnlab.cnn_tools.select_classes`),
+# relabelled cat = 0, dog = 1. These are smaller images of the very pair CIFAR-10 networks
+# confuse most, so the numbers are not comparable with Report 001's. The network is the same
+# recipe with one sigmoid output unit and binary cross-entropy; the augmentation matters even
+# more here, with a fifth of the data.
+
+# %%
+catdog = cnn_tools.select_classes(load_splits("cifar10", n_train=CATDOG_FROM, n_test=N_TEST), ("cat", "dog"),
+                                  name="cifar10 cat/dog")
+print(catdog.summary())
+catdog_run = cnn_tools.train_cifar_cnn(catdog, name="05c/catdog", binary=True, width=CNN["width"],
+                                       epochs=CATDOG_EPOCHS, batch_size=min(CNN["batch_size"], 256))
+cd_probs = cnn_tools.predict_proba(catdog_run.model, catdog.x_test)
+cd_acc = float(np.mean(cd_probs.argmax(1) == catdog.y_test))
+keras_acc = evaluate(catdog_run.model, catdog.x_test, catdog.y_test)["accuracy"]
+print(f"cat vs dog: test accuracy {cd_acc:.4f} ({catdog_run.seconds:.0f} s)")
+
+# the ten-class CNN on the same cat and dog test images, allowed only those two answers
+pair = [names.index("cat"), names.index("dog")]
+mask = np.isin(data.y_test, pair)
+pair_pred = np.array(pair)[cnn_probs[mask][:, pair].argmax(1)]
+pair_acc = float(np.mean(pair_pred == data.y_test[mask])) if mask.any() else float("nan")
+print(f"ten-class CNN restricted to cat/dog on its own test subset: {pair_acc:.4f} ({mask.sum()} images)")
+fig = plots.learning_curves({"cat vs dog": catdog_run}, title="Binary cat-vs-dog CNN")
+wrong = cnn_tools.most_confident_mistakes(cd_probs, catdog.y_test, per_class=6)
+fig = plots.predictions(catdog.x_test, [int(i) for c in (0, 1) for i in list(wrong[c]) + [-1] * (6 - len(wrong[c]))],
+                        catdog.y_test, cd_probs, catdog.class_names, ncols=6, row_labels=catdog.class_names,
+                        title="Most confident mistakes: cats called dogs, dogs called cats")
+
+# %%
+claims.check("This lab", "The cat/dog task keeps only those two classes, relabelled 0/1, with one sigmoid output",
+             holds=set(np.unique(catdog.y_train)) == {0, 1} and catdog_run.model.output_shape == (None, 1)
+             and abs(keras_acc - cd_acc) < 1e-6,
+             evidence=f"{len(catdog.x_train):,} train / {len(catdog.x_test):,} test images; accuracy by hand {cd_acc:.4f}"
+                      f" = Keras {keras_acc:.4f}")
+results.record(LAB, "Cat vs dog from CIFAR-10 (binary CNN), test accuracy", cd_acc, unit="accuracy",
+               report_best=0.944, report="Report 001 (Kaggle cats vs dogs, 64×64 — a different data set)",
+               seconds=catdog_run.seconds)
+print(f"lab time: {time.perf_counter() - lab_start:.0f} s")
+
+# %% [markdown]
+# ## What the reports claimed, and what we found
+#
+# The reports' CNNs were far ahead of their MLPs on CIFAR-10, and so is ours. Given enough
+# epochs, augmentation lifts the MLP past the reports' MLPs (in a short run it only slows the
+# MLP down); the CNN gains from everything modern training adds — batch norm, residual blocks,
+# augmentation, a learning-rate schedule — which together take it from the reports' 70 % to
+# above 90 % in minutes. The accuracy and timing claims are asserted with the full data, on a
+# GPU, only; the structural ones in every profile.
+
+# %%
+claims.show()
+claims.assert_all()
