@@ -123,3 +123,21 @@ def test_cli_reports_profile(monkeypatch):
     out = subprocess.run([sys.executable, "-m", "nnlab", "profile"], capture_output=True, text=True,
                          env={**os.environ, "NNLAB_PROFILE": "quick"})
     assert out.returncode == 0 and out.stdout.strip() == "quick"
+
+
+def test_optimizer_factory_without_description_is_not_cached(tmp_path, monkeypatch):
+    monkeypatch.setenv("NNLAB_DATA", str(tmp_path))
+    monkeypatch.setenv("NNLAB_QUIET", "1")
+    import keras
+
+    from nnlab import models, training
+
+    splits = _toy_splits()
+    build = lambda: models.mlp(splits.input_shape, hidden=(8,), n_outputs=2)  # noqa: E731
+    factory = lambda: keras.optimizers.SGD(0.1)  # noqa: E731
+    first = training.train(build, splits, name="toy", epochs=1, optimizer=factory)
+    again = training.train(build, splits, name="toy", epochs=1, optimizer=factory)
+    assert not first.cached and not again.cached
+    described = training.train(build, splits, name="toy", epochs=1, optimizer=factory, config={"optimizer": "sgd 0.1"})
+    assert training.train(build, splits, name="toy", epochs=1, optimizer=factory,
+                          config={"optimizer": "sgd 0.1"}).cached and not described.cached

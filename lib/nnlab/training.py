@@ -110,7 +110,8 @@ def train(
     """Build, compile and fit a model; reload it instead when an identical run is cached.
 
     ``build`` makes a fresh model (called after seeding, so runs are repeatable);
-    ``optimizer`` is a Keras name or a factory; ``callbacks`` is a factory too, so a
+    ``optimizer`` is a Keras name or a factory (a factory's run is cached only when
+    ``config["optimizer"]`` describes it); ``callbacks`` is a factory too, so a
     cached run and a fresh one see the same configuration. ``config`` describes the
     run for the cache key and the results tables; the data split and the profile are
     added automatically. Validation scores come from ``splits.x_val``; the test split is
@@ -127,7 +128,7 @@ def train(
         "config": config,
         "epochs": epochs,
         "batch_size": batch_size,
-        "optimizer": optimizer if isinstance(optimizer, str) else config.get("optimizer", repr(optimizer)),
+        "optimizer": optimizer if isinstance(optimizer, str) else config.get("optimizer"),
         "loss": loss if isinstance(loss, str) else type(loss).__name__,
         "splits": splits.fingerprint(),
         "profile": get_profile().name,
@@ -135,6 +136,10 @@ def train(
         "seed": seed,
         "nnlab": _code_version(),
     }
+    if payload["optimizer"] is None:
+        # A factory's repr holds a memory address: it would never match again, and a
+        # looser name could match the wrong run. Such a run is trained, never cached.
+        cache = False
     folder = runs_dir() / _key(payload)
     def fresh_model() -> keras.Model:
         set_seed(seed)
