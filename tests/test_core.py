@@ -141,3 +141,16 @@ def test_optimizer_factory_without_description_is_not_cached(tmp_path, monkeypat
     described = training.train(build, splits, name="toy", epochs=1, optimizer=factory, config={"optimizer": "sgd 0.1"})
     assert training.train(build, splits, name="toy", epochs=1, optimizer=factory,
                           config={"optimizer": "sgd 0.1"}).cached and not described.cached
+
+
+def test_a_new_lab_run_replaces_its_old_results(tmp_path, monkeypatch):
+    from nnlab import results
+
+    monkeypatch.setenv("NNLAB_RESULTS", str(tmp_path))
+    monkeypatch.setattr(results, "_STARTED", set())
+    results.record("lab_x", "old variant", 0.1)
+    results.record("lab_x", "kept", 0.2)
+    assert {r.name for r in results.load_all()} == {"old variant", "kept"}
+    monkeypatch.setattr(results, "_STARTED", set())  # a new process: the lab runs again
+    results.record("lab_x", "new variant", 0.3)
+    assert [r.name for r in results.load_all()] == ["new variant"]

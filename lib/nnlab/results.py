@@ -52,6 +52,10 @@ class Result:
         return self.value >= self.goal if self.higher_is_better else self.value <= self.goal
 
 
+_STARTED: set[str] = set()
+"""Labs that have recorded in this process: their first record starts a fresh file."""
+
+
 def _device() -> str:
     return "GPU" if gpu_available() else f"CPU ({platform.machine()}, {os.cpu_count()} cores)"
 
@@ -78,6 +82,9 @@ def record(
     folder = results_dir()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{lab}.json"
+    if lab not in _STARTED:  # a lab's new run replaces everything its earlier runs recorded
+        _STARTED.add(lab)
+        path.unlink(missing_ok=True)
     entries = [e for e in _read(path) if e["name"] != name] + [asdict(result)]
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
     try:
