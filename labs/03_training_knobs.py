@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # Training knobs
+# # 3. Training knobs
 #
 # A multilayer perceptron has few moving parts, yet a long list of settings decides how
 # well and how fast it learns: the optimizer, penalties on the weights, dropout, the batch

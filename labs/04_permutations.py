@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # Permutations: what an MLP ignores and a CNN needs
+# # 4. Permutations: what an MLP ignores and a CNN needs
 #
 # Take one fixed shuffle of the 784 pixel positions and apply it to every MNIST and
 # Fashion-MNIST image, in training and test alike. To a person the result is noise. Report 004

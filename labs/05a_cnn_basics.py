@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # CNN basics: kernels, filters, strides, pooling, padding and depth
+# # 5a. CNN basics: kernels, filters, strides, pooling, padding, depth
 #
 # A convolutional layer slides a small set of learned filters over an image. Each of its knobs
 # changes two things at once: how many parameters the layer has, and how large the maps are

@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # Inside a CNN: weights, filters, feature maps, mistakes, and regularization
+# # 5b. Inside a CNN: filters, feature maps, mistakes, regularization
 #
 # Lab 5a treated a CNN from the outside: parameters, shapes, accuracy. This lab opens one up.
 # We train the small CIFAR-10 network of Report 003 and look at what training left in it — the

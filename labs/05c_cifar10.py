@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # CIFAR-10: from an MLP baseline to a CNN trained in minutes
+# # 5c. CIFAR-10: from an MLP baseline to a CNN trained in minutes
 #
 # CIFAR-10's 32×32 colour photos of ten kinds of objects and animals are where the gap between
 # fully connected and convolutional networks becomes large. Report 000 got about 46 % with a

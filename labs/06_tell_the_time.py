@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # Tell the time
+# # 6. Tell the time
 #
 # Report 004 taught a CNN to read analog clocks and tried four ways of writing the time down
 # as a target: one number (regression), a class per half hour or per minute, two heads (the
