@@ -118,6 +118,15 @@ claims.check("Report 002", "The sigmoid's small slope shrinks gradients: σ′(z
                       f"tanh′ ≤ {slopes['tanh'].max():.3f}")
 
 # %% [markdown]
+# In Jupyter, move the sliders to compare any of the functions and their slopes at a point
+# $z$ (on this page: one static view).
+
+# %%
+from nnlab.widgets import explore_activations
+
+explore_activations(("sigmoid", "tanh", "relu", "elu"), z=1.0)
+
+# %% [markdown]
 # ## Which hidden activation trains best?
 #
 # Report 000 tried ReLU, ELU, tanh and sigmoid on CIFAR-10 and found ReLU best, with sigmoid

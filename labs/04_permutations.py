@@ -89,6 +89,15 @@ titles = [f"{kind} · {splits[n].class_names[y]}" for n in DATASETS for kind in 
 fig = plots.image_grid(show, titles, ncols=8, title=f"The same permutation (seed {PERM_SEED}) on every image")
 
 # %% [markdown]
+# In Jupyter, the explorer below lets you pick an image, a permutation seed and a patch size
+# (0: the whole image), and shows where a 3×3 window's pixels came from.
+
+# %%
+from nnlab.widgets import explore_permutation
+
+explore_permutation(splits["mnist" if "mnist" in splits else DATASETS[0]].x_test[:64, ..., 0], index=0, seed=PERM_SEED)
+
+# %% [markdown]
 # ## Same budget, four models per data set
 #
 # For each data set we train an MLP and a small CNN (convolution–pooling blocks and a dense
