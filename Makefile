@@ -71,7 +71,7 @@ book: setup data ## build the site with every lab executed (profile: NNLAB_PROFI
 
 test: setup data ## unit tests + every lab executed by nbval (smoke profile)
 	@start=$$(date +%s); \
-	NNLAB_PROFILE=smoke NNLAB_QUIET=1 NNLAB_RESULTS=_build/test-results $(BIN)/python -m pytest -q --nbval-lax --nbval-current-env \
+	NNLAB_PROFILE=smoke NNLAB_QUIET=1 NNLAB_RESULTS=$(CURDIR)/_build/test-results $(BIN)/python -m pytest -q --nbval-lax --nbval-current-env \
 		--nbval-cell-timeout=900 --ignore=tests/site tests labs $(PYTEST_ARGS); \
 	echo "==> tests finished in $$(( $$(date +%s) - start )) s"
 
