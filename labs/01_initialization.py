@@ -35,7 +35,7 @@
 import inspect
 
 import nnlab  # first: sets quiet, repeatable backend defaults before Keras loads
-from nnlab import get_profile, set_seed
+from nnlab import set_seed
 
 import keras
 import matplotlib.pyplot as plt
@@ -43,17 +43,13 @@ import numpy as np
 import pandas as pd
 from IPython.display import display
 
-from nnlab.claims import Claims
 from nnlab.gradcheck import float64_clone, keras_gradcheck, numpy_mlp_gradcheck
 from nnlab.init_experiments import repeated_matmul_norms, symmetry_gap
 from nnlab.numpy_mlp import NumpyMLP
 from nnlab import models, plots, results, training
 from nnlab.splits import load_splits
 
-profile = get_profile()
-print(profile.describe())
-set_seed(0)
-claims = Claims("Lab 1 — Initialization")
+profile, claims = nnlab.start_lab("Lab 1 — Initialization")
 LAB = "01_initialization"
 
 # %% [markdown]

@@ -34,13 +34,9 @@
 # %% tags=["hide-input"]
 import numpy as np
 import nnlab
-from nnlab import get_profile, set_seed
-from nnlab.claims import Claims
+from nnlab import set_seed
 
-profile = get_profile()
-print(profile.describe())          # the book shows which profile produced its numbers
-set_seed(0)
-claims = Claims("Lab 2 — Activations")
+profile, claims = nnlab.start_lab("Lab 2 — Activations")
 
 import time
 from dataclasses import replace

@@ -29,12 +29,7 @@
 # %% tags=["hide-input"]
 import numpy as np
 import nnlab
-from nnlab import get_profile, set_seed
-from nnlab.claims import Claims
-profile = get_profile()
-print(profile.describe())          # the book shows which profile produced its numbers
-set_seed(0)
-claims = Claims("Lab 3 — Training knobs")
+profile, claims = nnlab.start_lab("Lab 3 — Training knobs")
 
 import math
 

@@ -27,17 +27,12 @@ import pandas as pd
 from IPython.display import display
 
 import nnlab
-from nnlab import get_profile, set_seed
-from nnlab.claims import Claims
 from nnlab import permute, plots, results
 from nnlab.models import cnn, mlp
 from nnlab.splits import load_splits
 from nnlab.training import evaluate, train
 
-profile = get_profile()
-print(profile.describe())          # the book shows which profile produced its numbers
-set_seed(0)
-claims = Claims("Lab 4 — Permutations")
+profile, claims = nnlab.start_lab("Lab 4 — Permutations")
 pd.set_option("display.width", 160)
 pd.set_option("display.max_columns", 12)
 

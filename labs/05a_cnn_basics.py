@@ -30,18 +30,13 @@ import pandas as pd
 from IPython.display import display
 
 import nnlab
-from nnlab import get_profile, set_seed
-from nnlab.claims import Claims
 from nnlab import cnn_tools, plots, results
 from nnlab.models import cnn
 from nnlab.splits import load_splits
 from nnlab.sweeps import sweep
 from nnlab.training import early_stopping, evaluate, train
 
-profile = get_profile()
-print(profile.describe())          # the book shows which profile produced its numbers
-set_seed(0)
-claims = Claims("Lab 5a — CNN basics")
+profile, claims = nnlab.start_lab("Lab 5a — CNN basics")
 LAB = "05a_cnn_basics"
 pd.set_option("display.width", 160)
 pd.set_option("display.max_columns", 16)

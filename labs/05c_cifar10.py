@@ -31,17 +31,12 @@ import pandas as pd
 from IPython.display import display
 
 import nnlab
-from nnlab import get_profile, set_seed
-from nnlab.claims import Claims
 from nnlab import cnn_tools, plots, results
 from nnlab.models import mlp
 from nnlab.splits import load_splits
 from nnlab.training import evaluate, train
 
-profile = get_profile()
-print(profile.describe())          # the book shows which profile produced its numbers
-set_seed(0)
-claims = Claims("Lab 5c — CIFAR-10")
+profile, claims = nnlab.start_lab("Lab 5c — CIFAR-10")
 LAB = "05c_cifar10"
 pd.set_option("display.width", 160)
 pd.set_option("display.max_columns", 16)

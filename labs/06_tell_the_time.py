@@ -31,16 +31,11 @@ import pandas as pd
 from IPython.display import display
 
 import nnlab
-from nnlab import get_profile, set_seed
-from nnlab.claims import Claims
 from nnlab import clock_models as cm
 from nnlab import clocks, cnn_tools, plots, results
 from nnlab.training import train
 
-profile = get_profile()
-print(profile.describe())          # the book shows which profile produced its numbers
-set_seed(0)
-claims = Claims("Lab 6 — Tell the time")
+profile, claims = nnlab.start_lab("Lab 6 — Tell the time")
 LAB = "06_tell_the_time"
 pd.set_option("display.width", 160)
 pd.set_option("display.precision", 2)

@@ -154,3 +154,13 @@ def test_a_new_lab_run_replaces_its_old_results(tmp_path, monkeypatch):
     monkeypatch.setattr(results, "_STARTED", set())  # a new process: the lab runs again
     results.record("lab_x", "new variant", 0.3)
     assert [r.name for r in results.load_all()] == ["new variant"]
+
+
+def test_start_lab_prints_profile_seeds_and_opens_claims(monkeypatch, capsys):
+    monkeypatch.setenv("NNLAB_PROFILE", "smoke")
+    profile, table = nnlab.start_lab("Lab 0 — Test", seed=5)
+    first = np.random.rand()
+    nnlab.set_seed(5)
+    assert np.random.rand() == first
+    assert profile.name == "smoke" and table.chapter == "Lab 0 — Test" and table.profile == profile
+    assert "nnlab profile: smoke" in capsys.readouterr().out

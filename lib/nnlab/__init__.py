@@ -34,6 +34,7 @@ _environment.configure()
 
 from nnlab.profiles import Profile, get_profile  # noqa: E402
 from nnlab.seeding import set_seed  # noqa: E402
+from nnlab.lab import start_lab  # noqa: E402
 
 __version__ = "0.1.0"
-__all__ = ["Profile", "get_profile", "set_seed", "__version__"]
+__all__ = ["Profile", "get_profile", "set_seed", "start_lab", "__version__"]

@@ -1,0 +1,20 @@
+"""The first step of every lab: name the profile, seed everything, open the claims table.
+
+Introduced in lab 1 (Initialization); every lab starts with::
+
+    profile, claims = nnlab.start_lab("Lab 1 — Initialization")
+"""
+
+from __future__ import annotations
+
+from nnlab.claims import Claims
+from nnlab.profiles import Profile, get_profile
+from nnlab.seeding import set_seed
+
+
+def start_lab(title: str, seed: int = 0) -> tuple[Profile, Claims]:
+    """Print the profile line the book shows, seed every generator, and return (profile, claims)."""
+    profile = get_profile()
+    print(profile.describe())  # the book shows which profile produced its numbers
+    set_seed(seed)
+    return profile, Claims(title, profile=profile)
