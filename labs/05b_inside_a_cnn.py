@@ -173,6 +173,16 @@ claims.check("Report 003", "Each conv layer gives one feature map per filter, of
              evidence=", ".join(f"{n}: {'×'.join(map(str, s))}" for n, s in shapes.items()))
 
 # %% [markdown]
+# In Jupyter, the explorer below lets you step through 100 test images, starting at this one,
+# pick any conv layer and see up to 32 of its maps. On the website it shows one view: the
+# deepest conv layer for the same image, whose small maps no longer look like the picture.
+
+# %%
+from nnlab.widgets import explore_feature_maps
+
+explore_feature_maps(model, data.x_test[chosen:chosen + 100], index=0, layer=convs[-1].name, max_channels=32)
+
+# %% [markdown]
 # ## Correct and wrong examples
 #
 # Eight test images the network gets right and eight it gets wrong, picked at random, with the

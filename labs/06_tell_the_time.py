@@ -362,6 +362,21 @@ for preset in runs:  # errors above 90 minutes are counted in the last bar
 # near 60 minutes is a reading an hour off; a flat spread up to the last bar is guessing. The
 # 24-class model cannot do better than its bins (7.5 minutes on average at best).
 #
+# ## Ask the models yourself
+#
+# In Jupyter, the clock reader below draws a clock for any time, style and seed you choose and
+# shows what every trained model reads on it (models trained on easy clocks are marked "easy",
+# those trained on hard ones "hard"). Times just before a full hour are the interesting ones.
+# On the website it shows one such view: 1:58 on a hard clock.
+
+# %%
+from nnlab.widgets import explore_clock
+
+clock_readers = {f"{cm.FAMILY_TITLES[family]} ({preset})": cm.reader(run.model, family)
+                 for preset, by_family in runs.items() for family, run in by_family.items()}
+explore_clock(clock_readers, hour=1, minute=58, preset="hard", seed=3, size=SIZE)
+
+# %% [markdown]
 # ## Errors of about an hour, and the 12 ↔ 1 confusion
 #
 # Which hours get mixed up? Each row below is a true hour and each column the hour that was

@@ -217,3 +217,20 @@ def test_results_clear_forgets_a_lab(tmp_path, monkeypatch):
     results.clear("lab_x")
     results.clear("lab_never_recorded")  # no error
     assert [r.name for r in results.load_all(tmp_path)] == ["b"]
+
+
+def test_reader_scales_raw_clocks_like_clock_splits_and_decodes():
+    seen = []
+
+    class Probe:  # records what the model is fed and answers 3:47 for every clock
+        def predict(self, x, batch_size=None, verbose=0):
+            seen.append((x.shape, x.dtype, float(x.min()), float(x.max())))
+            return np.repeat(cm.targets("periodic", [3 * 60 + 47]), len(x), axis=0)
+
+    images = clocks.draw_clocks([3, 8], [47, 5], "easy", size=40)
+    read = cm.reader(Probe(), "periodic")
+    np.testing.assert_allclose(read(images), [227.0, 227.0], atol=1e-6)
+    shape, dtype, low, high = seen[0]
+    assert shape == (2, 40, 40, 1) and dtype == np.float32 and 0.0 <= low < high <= 1.0
+    with pytest.raises(ValueError, match=r"\(n, h, w\)"):
+        read(images[..., None])

@@ -106,13 +106,16 @@ def test_draw_permutation_rgb(images):
 
 
 def test_draw_feature_maps_input_plus_channels(conv_model, images):
-    assert widgets.conv_layer_names(conv_model) == ["conv_a", "conv_b"]
+    assert widgets._conv_names(conv_model) == ["conv_a", "conv_b"]
     fig = widgets.draw_feature_maps(conv_model, images[..., None], index=1, layer="conv_b")
     assert n_images(fig) == 1 + 6
     assert "conv_b: 3×3×6" in fig._suptitle.get_text()
     fig = widgets.draw_feature_maps(conv_model, images[..., None], index=0, max_channels=2)  # first conv layer
     assert n_images(fig) == 1 + 2
     assert "conv_a: 10×10×4" in fig._suptitle.get_text()
+
+    with pytest.raises(ValueError, match="not a Conv2D layer"):
+        widgets.draw_feature_maps(conv_model, images[..., None], index=0, layer="pool")
 
 
 def test_draw_clock_asks_every_model_and_reports_its_error():

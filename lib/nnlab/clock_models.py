@@ -335,6 +335,26 @@ def predict_minutes(model: Any, family: str, x: np.ndarray, batch_size: int = 51
     return decode(family, model.predict(x, batch_size=batch_size, verbose=0))
 
 
+
+def reader(model: Any, family: str) -> Callable[[np.ndarray], np.ndarray]:
+    """A function that reads raw clock images the way :func:`clock_splits` feeds them to ``model``.
+
+    The function takes ``(n, h, w)`` uint8 images as :func:`nnlab.clocks.make_clocks` and
+    :func:`nnlab.clocks.draw_clocks` return them, scales them to [0, 1] with a channel axis,
+    and returns minutes past 12 — what :func:`nnlab.widgets.explore_clock` asks of a model.
+
+    Introduced in lab 6 (Tell the time).
+    """
+    family = _check_family(family)
+
+    def read(images: np.ndarray) -> np.ndarray:
+        images = np.asarray(images)
+        if images.ndim != 3:
+            raise ValueError(f"expected clock images of shape (n, h, w), got {images.shape}")
+        return predict_minutes(model, family, images[..., None].astype(np.float32) / 255.0)
+
+    return read
+
 def circular_mean(*readings: Any) -> np.ndarray:
     """The mean of several readings of each clock, taken round the dial (minutes past 12).
 

@@ -454,17 +454,11 @@ def explore_permutation(
 # ---------------------------------------------------------------------------------------
 
 
-def conv_layer_names(model: Any) -> list[str]:
-    """Names of the model's convolution layers (classes named ``*Conv*`` with 4-D outputs)."""
-    names = []
-    for layer in model.layers:
-        try:
-            rank = len(layer.output.shape)
-        except (AttributeError, ValueError):
-            continue
-        if "Conv" in type(layer).__name__ and rank == 4:
-            names.append(layer.name)
-    return names
+def _conv_names(model: Any) -> list[str]:
+    """Names of the model's ``Conv2D`` layers, input to output (:func:`nnlab.cnn_tools.conv_layers`)."""
+    from nnlab.cnn_tools import conv_layers
+
+    return [layer.name for layer in conv_layers(model)]
 
 
 def draw_feature_maps(
@@ -479,20 +473,23 @@ def draw_feature_maps(
 ) -> Figure:
     """The input image and the first ``max_channels`` feature maps of one conv ``layer``.
 
-    Introduced in lab 5 (CNNs). The maps come from :func:`nnlab.inspect.layer_outputs`
-    for ``images[index]`` (or from ``maps``, ``{layer: (h, w, c)}``, when the caller has
-    them already); each channel is drawn on its own grey scale (bright = strong).
+    Introduced in lab 5 (CNNs). The maps come from :func:`nnlab.cnn_tools.feature_maps` for
+    ``images[index]`` — after the layer's nonlinearity, what the next layer sees — or from
+    ``maps`` (``{layer: (h, w, c)}``) when the caller has them already; each channel is drawn
+    on its own grey scale (bright = strong).
     """
     images = np.asarray(images)
     if not 0 <= index < len(images):
         raise ValueError(f"index {index} is out of range for {len(images)} images")
-    layer = layer or (conv_layer_names(model) or [None])[0]
+    layer = layer or (_conv_names(model) or [None])[0]
     if layer is None:
         raise ValueError(f"model {model.name!r} has no convolution layer")
     if maps is None or layer not in maps:
-        from nnlab.inspect import layer_outputs
+        from nnlab.cnn_tools import feature_maps
 
-        maps = {layer: layer_outputs(model, images[index:index + 1], [layer])[layer][0]}
+        maps = feature_maps(model, images[index])
+    if layer not in maps:
+        raise ValueError(f"{layer!r} is not a Conv2D layer of {model.name!r}; those are {sorted(maps)}")
     fmap = np.asarray(maps[layer])
     channels = min(max_channels, fmap.shape[-1])
     nrows = int(np.ceil((channels + 1) / ncols))
@@ -523,11 +520,12 @@ def explore_feature_maps(
     """Explorer (4): image index and conv layer of ``model`` → :func:`draw_feature_maps`.
 
     Introduced in lab 5 (CNNs). The maps of every conv layer are computed once per image
-    (one forward pass) and reused when only the layer changes.
+    (one forward pass) and reused when only the layer changes. ``images`` is a batch as the
+    model takes it, e.g. ``data.x_test[:100]``.
     """
-    from nnlab.inspect import layer_outputs
+    from nnlab.cnn_tools import feature_maps
 
-    names = conv_layer_names(model)
+    names = _conv_names(model)
     if not names:
         raise ValueError(f"model {model.name!r} has no convolution layer")
     images = np.asarray(images)
@@ -535,9 +533,8 @@ def explore_feature_maps(
 
     def draw(index: int, layer: str) -> Figure:
         if index not in cache:
-            outputs = layer_outputs(model, images[index:index + 1], names)
             cache.clear()  # keep one image's maps only
-            cache[index] = {name: out[0] for name, out in outputs.items()}
+            cache[index] = feature_maps(model, images[index])
         return draw_feature_maps(model, images, index, layer, max_channels=max_channels, maps=cache[index])
 
     layer = layer or names[0]
