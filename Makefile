@@ -32,7 +32,7 @@ MATHJAX := _build/vendor/mathjax/tex-mml-chtml.js
 SITE     := _build/site-smoke
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help setup data book test test-unit test-jax test-site browser mathjax bench lab clean clean-cache
+.PHONY: help setup data book test test-unit test-jax test-site browser mathjax bench device-kit lab clean clean-cache
 
 help: ## list the targets
 	@echo "nnlab — make targets:"
@@ -121,6 +121,9 @@ test-jax: setup data ## the smoke tests with KERAS_BACKEND=jax (installs JAX int
 
 bench: setup data ## run every lab in NNLAB_PROFILE (default auto); write benchmarks/bench-*.{json,md}
 	$(BIN)/python -m nnlab bench $(if $(NNLAB_PROFILE),--profile $(NNLAB_PROFILE),) $(LABS)
+
+device-kit: setup data ## prepare .device/ (wheels + data) for a GPU run with JAX; see benchmarks/README.md
+	PYTHON=$(BIN)/python benchmarks/device_kit.sh
 
 lab: setup data ## open the labs in JupyterLab (.py labs open as notebooks)
 	$(BIN)/jupyter lab labs

@@ -7,6 +7,10 @@ It adds what a reader of the website needs and Jupyter Book does not do by itsel
   the Jupytext source) and as its ``.py`` source;
 - the ``nnlab-results`` directive, a table of every headline number the labs recorded
   (:mod:`nnlab.results`), filled in after all labs have executed;
+- the ``nnlab-benchmarks`` directive, the committed benchmark files (``benchmarks/bench-*.json``
+  from ``make bench``, ``benchmarks/throughput-*.json`` from ``python -m nnlab bench
+  --throughput``), read by :func:`nnlab.bench.benchmark_files`; the page holding either
+  directive is re-read on every build, so it never shows stale numbers;
 - two fixes for what a browser reports on every page of a Jupyter Book 1.x site: inline
   scripts that sphinx-thebe and sphinx-togglebutton register twice (the second
   ``const THEBE_JS_URL`` is a SyntaxError in the console), and the theme's "Got invalid theme
@@ -105,6 +109,10 @@ class results_placeholder(nodes.General, nodes.Element):
     """Stands for the results table until every lab has run."""
 
 
+class benchmarks_placeholder(nodes.General, nodes.Element):
+    """Stands for the tables of the committed benchmark files (filled in when the page is written)."""
+
+
 class ResultsDirective(Directive):
     """``nnlab-results``: the table of headline numbers recorded by the labs."""
 
@@ -112,6 +120,15 @@ class ResultsDirective(Directive):
 
     def run(self):
         return [results_placeholder("")]
+
+
+class BenchmarksDirective(Directive):
+    """``nnlab-benchmarks``: every committed ``benchmarks/bench-*.json`` and ``throughput-*.json``."""
+
+    has_content = False
+
+    def run(self):
+        return [benchmarks_placeholder("")]
 
 
 def _format(value: float | None, unit: str) -> str:
@@ -131,22 +148,99 @@ def _on_doctree_resolved(app: Sphinx, doctree, docname: str) -> None:
             node.replace_self(nodes.paragraph(text="No lab has recorded a result yet."))
             continue
         headers = ["lab", "result", "value", "best report", "goal", "met?", "profile", "backend", "device", "date"]
-        table = nodes.table(classes=["nnlab-results"])
-        group = nodes.tgroup(cols=len(headers))
-        table += group
-        for _ in headers:
-            group += nodes.colspec(colwidth=1)
-        head = nodes.thead()
-        group += head
-        head += _row(headers)
-        body = nodes.tbody()
-        group += body
-        for r in rows:
-            met = {None: "—", True: "yes", False: "no"}[r.meets_goal]
-            report = _format(r.report_best, r.unit) + (f" ({r.report})" if r.report else "")
-            body += _row([r.lab, r.name, _format(r.value, r.unit), report, _format(r.goal, r.unit), met,
-                          r.profile, r.backend, r.device, r.date])
-        node.replace_self(table)
+        cells = [_result_cells(r) + [r.profile, r.backend, r.device, r.date] for r in rows]
+        node.replace_self(_table(headers, cells, ["nnlab-results"]))
+    for node in doctree.traverse(benchmarks_placeholder):
+        node.replace_self(benchmark_nodes())
+
+
+def _result_cells(r) -> list[str]:
+    """lab, result, value, best report, goal, met? of one :class:`nnlab.results.Result`."""
+    met = {None: "—", True: "yes", False: "no"}[r.meets_goal]
+    report = _format(r.report_best, r.unit) + (f" ({r.report})" if r.report else "")
+    return [r.lab, r.name, _format(r.value, r.unit), report, _format(r.goal, r.unit), met]
+
+
+def _table(headers: list[str], rows: list[list[str]], classes: list[str]) -> nodes.table:
+    table = nodes.table(classes=classes)
+    group = nodes.tgroup(cols=len(headers))
+    table += group
+    for _ in headers:
+        group += nodes.colspec(colwidth=1)
+    head = nodes.thead()
+    group += head
+    head += _row(headers)
+    body = nodes.tbody()
+    group += body
+    for cells in rows:
+        body += _row(cells)
+    return table
+
+
+def benchmark_nodes(folder: Path | None = None) -> list[nodes.Node]:
+    """Paragraphs and tables for the benchmark files in ``folder`` (default ``benchmarks/``).
+
+    One summary table of the lab benchmarks (a row per file: device, backend, profile, date,
+    labs, goals met, seconds), then each file's results, then one table of the throughput
+    reports with the fast/naive ratio. Says so plainly when there is no file yet.
+    """
+    from nnlab.bench import OUT_DIR, benchmark_files
+
+    benches, throughputs = benchmark_files(folder or OUT_DIR)
+    if not benches and not throughputs:
+        return [nodes.paragraph(text="No benchmark file yet: none of benchmarks/bench-*.json or "
+                                     "benchmarks/throughput-*.json has been committed.")]
+    out: list[nodes.Node] = []
+    if benches:
+        out.append(nodes.paragraph(text="Lab benchmarks (python -m nnlab bench), one row per file:"))
+        summary = []
+        for bench in benches:
+            labs = bench.labs()
+            failed = [lab["lab"] for lab in labs if lab["status"] != "ok"]
+            summary.append([bench.path.name, bench.device, bench.backend, bench.profile, bench.date,
+                            f"{len(labs)}" + (f" ({len(failed)} failed: {', '.join(failed)})" if failed else ""),
+                            f"{sum(lab['met'] for lab in labs)} of {sum(lab['goals'] for lab in labs)}",
+                            f"{bench.seconds:.0f}"])
+        out.append(_table(["file", "device", "backend", "profile", "date", "labs", "goals met", "seconds"],
+                          summary, ["nnlab-benchmarks"]))
+        for bench in benches:
+            out.append(nodes.paragraph(text=f"{bench.path.name} — {bench.device}, {bench.backend}, "
+                                            f"profile {bench.profile}, {bench.date}:"))
+            rows = [_result_cells(r) + [str(row.get("lab_seconds", "—"))]
+                    for r, row in zip(bench.results, bench.rows)]
+            out.append(_table(["lab", "result", "value", "best report", "goal", "met?", "lab seconds"], rows,
+                              ["nnlab-benchmarks"]))
+    else:
+        out.append(nodes.paragraph(text="No lab benchmark file yet (benchmarks/bench-*.json)."))
+    if throughputs:
+        out.append(nodes.paragraph(text="Training throughput of lab 5c's CNN (python -m nnlab bench --throughput):"))
+        rows = []
+        for t in throughputs:
+            by_name = {s["setup"]: s for s in t["setups"]}
+            naive, fast = by_name.get("naive", {}), by_name.get("fast", {})
+            rows.append([t["file"], t.get("device", "?"), t.get("backend", "?"), t.get("date", "?"),
+                         f"{naive.get('images_per_second', 0):,.0f}", f"{fast.get('images_per_second', 0):,.0f}",
+                         f"{t.get('ratio', 0):.1f}×", f"{fast.get('precision', '?')}, batch {fast.get('batch_size', '?')}",
+                         f"{t.get('seconds', 0):.0f}"])
+        out.append(_table(["file", "device", "backend", "date", "naive images/s", "fast images/s", "fast / naive",
+                           "fast set-up", "seconds"], rows, ["nnlab-benchmarks"]))
+    else:
+        out.append(nodes.paragraph(text="No throughput file yet (benchmarks/throughput-*.json)."))
+    return out
+
+
+def _pages_with_directives(app: Sphinx, env, added: set[str], changed: set[str], removed: set[str]) -> list[str]:
+    """Re-read the pages that show results or benchmarks on every build (their numbers live elsewhere)."""
+    found = []
+    for docname in env.found_docs:
+        source = Path(env.doc2path(docname))
+        try:
+            text = source.read_text(encoding="utf-8") if source.suffix in (".md", ".rst") else ""
+        except OSError:
+            continue
+        if "nnlab-results" in text or "nnlab-benchmarks" in text:
+            found.append(docname)
+    return found
 
 
 def _row(cells: list[str]) -> nodes.row:
@@ -164,7 +258,10 @@ def setup(app: Sphinx) -> dict:
     app.connect("html-page-context", _dedupe_scripts, priority=900)  # after every other handler
     app.connect("build-finished", _on_build_finished)
     app.connect("doctree-resolved", _on_doctree_resolved)
+    app.connect("env-get-outdated", _pages_with_directives)
     app.add_node(results_placeholder)
+    app.add_node(benchmarks_placeholder)
     app.add_directive("nnlab-results", ResultsDirective)
+    app.add_directive("nnlab-benchmarks", BenchmarksDirective)
     # env_version: bump it when what this extension writes changes, so Sphinx rewrites every page
-    return {"version": "0.2", "env_version": 2, "parallel_read_safe": True, "parallel_write_safe": True}
+    return {"version": "0.3", "env_version": 2, "parallel_read_safe": True, "parallel_write_safe": True}

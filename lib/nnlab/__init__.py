@@ -16,6 +16,8 @@ Modules, each introduced in the lab named in its docstring:
 - ``nnlab.plots``     figures that share one look
 - ``nnlab.claims``    the "what the reports claimed, and what we found" tables
 - ``nnlab.results``   headline numbers recorded by the labs, for the results page and ``bench``
+- ``nnlab.bench``, ``nnlab.throughput``   ``python -m nnlab bench``: every lab in one profile; lab 5c's
+  CNN training images/s, naive set-up vs ours
 - ``nnlab.numpy_mlp``, ``nnlab.gradcheck``, ``nnlab.init_experiments``   lab 1
 - ``nnlab.inspect``   layer outputs, activation statistics and per-layer gradients (labs 1, 2, 5)
 - ``nnlab.sweeps``    a grid of configurations → a results table and curves (labs 2, 3, 5)

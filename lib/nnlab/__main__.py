@@ -3,7 +3,9 @@
 - ``python -m nnlab info``                 the profile, backend and device in use
 - ``python -m nnlab profile``              just the active profile's name (for the Makefile)
 - ``python -m nnlab data fetch [NAME…]``   fetch data sets ahead of time, with progress
-- ``python -m nnlab bench [--profile P] [LAB…]``  run labs, write benchmarks/bench-*.{json,md}
+- ``python -m nnlab bench [--profile P] [--out DIR] [LAB…]``  run labs, write benchmarks/bench-*.{json,md}
+- ``python -m nnlab bench --throughput [--steps N]``  lab 5c's CNN, naive vs fast set-up:
+  writes benchmarks/throughput-<backend>-<device>.{json,md}
 """
 
 from __future__ import annotations
@@ -36,14 +38,36 @@ def main(argv: list[str] | None = None) -> int:
 
         return cli_fetch(args.rest[1:])
     if args.command == "bench":
-        from nnlab.bench import run_bench
+        from pathlib import Path
+
+        from nnlab.bench import OUT_DIR, run_bench
         from nnlab.profiles import get_profile
 
         bench = argparse.ArgumentParser(prog="python -m nnlab bench")
         bench.add_argument("--profile", default=get_profile().name, help="smoke, quick or full")
+        bench.add_argument("--out", type=Path, default=OUT_DIR, help="folder for the files (default: benchmarks/)")
+        bench.add_argument("--throughput", action="store_true",
+                           help="measure lab 5c's CNN training images/s, naive vs fast set-up, instead of the labs")
+        bench.add_argument("--steps", type=int, default=None, help="throughput: timed steps per set-up (300)")
+        bench.add_argument("--warmup-steps", type=int, default=None, help="throughput: untimed steps first (20)")
+        bench.add_argument("--width", type=int, default=None, help="throughput: the CNN's width (64)")
+        bench.add_argument("--batch-size", type=int, default=None, help="throughput: the fast set-up's batch (512)")
+        bench.add_argument("--data", choices=["cifar10", "random"], default="cifar10",
+                           help="throughput: CIFAR-10's training split or random images")
+        bench.add_argument("--images", type=int, default=None, help="throughput: at most this many images")
         bench.add_argument("labs", nargs="*", help="lab name prefixes, e.g. 01 05c (default: all)")
         options = bench.parse_args(args.rest)
-        run_bench(options.profile, options.labs or None)
+        if options.throughput:
+            from nnlab import throughput
+
+            if options.labs:
+                bench.error("--throughput takes no lab names")
+            given = {"steps": options.steps, "warmup_steps": options.warmup_steps, "width": options.width,
+                     "batch_size": options.batch_size}
+            throughput.run_throughput(**{k: v for k, v in given.items() if v is not None}, data=options.data,
+                                      n_images=options.images, out_dir=options.out)
+            return 0
+        run_bench(options.profile, options.labs or None, out_dir=options.out)
         return 0
     return 2  # unreachable: argparse rejects other commands
 

@@ -1,25 +1,65 @@
 """Benchmark: run every lab in one profile and collect its headline numbers and times.
 
-Used by ``make bench`` and ``python -m nnlab bench [--profile P] [LAB…]``. Each lab is
-executed as a notebook (the same way the book and the tests run it) with its results
-directed to a fresh folder; then one JSON file and one Markdown table are written to
-``benchmarks/`` with, per result: the value, the best figure of the reports, the goal,
-the profile, backend and device, and the seconds the whole lab took.
+Used by ``make bench`` and ``python -m nnlab bench [--profile P] [--out DIR] [LAB…]``. Each lab
+is executed as a notebook (the same way the book and the tests run it) with its results
+directed to a fresh folder; one JSON file and one Markdown table in ``benchmarks/`` get, per
+result: the value, the best figure of the reports, the goal, the profile, backend and device,
+and the seconds the whole lab took.
+
+The files are rewritten after every lab, so a run cut short (a time limit on a GPU machine)
+keeps the labs it finished; and a run of some labs replaces only those labs' rows in an
+existing file, so the labs can be split over several runs (delete the file to start afresh).
+A lab that fails is reported and skipped; the command then exits with status 1.
+
+``python -m nnlab bench --throughput`` measures training throughput instead
+(:mod:`nnlab.throughput`). :func:`benchmark_files` reads every committed file back for the
+book's results page.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
+import subprocess
 import tempfile
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Any
 
 from nnlab.results import REPO_ROOT, Result, load_all
 
 LABS_DIR = REPO_ROOT / "labs"
 OUT_DIR = REPO_ROOT / "benchmarks"
+RESULT_FIELDS = {f.name for f in fields(Result)}
+
+
+def device_description() -> str:
+    """The device as the results describe it, with the GPU's model when ``nvidia-smi`` names it.
+
+    ``"GPU (NVIDIA H100 80GB HBM3)"``, or ``"CPU (x86_64, 16 cores)"`` as :mod:`nnlab.results`
+    writes it.
+    """
+    from nnlab.results import _device
+
+    device = _device()
+    smi = shutil.which("nvidia-smi")
+    if device == "GPU" and smi:
+        try:
+            names = subprocess.run([smi, "--query-gpu=name", "--format=csv,noheader"], capture_output=True,
+                                   text=True, timeout=20, check=True).stdout.split("\n")
+            if names[0].strip():
+                return f"GPU ({names[0].strip()})"
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return device
+
+
+def slug(text: str) -> str:
+    """A file-name part: lower case, runs of anything but letters and digits become one ``-``."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "unknown"
 
 
 def lab_paths(names: list[str] | None = None) -> list[Path]:
@@ -45,28 +85,67 @@ def run_lab(path: Path, timeout: int = 3600) -> float:
     return time.perf_counter() - start
 
 
+def _read_rows(path: Path) -> list[dict]:
+    try:
+        rows = json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return []
+    return rows if isinstance(rows, list) else []
+
+
+def write_bench(stem: Path, rows: list[dict]) -> Path:
+    """Write ``rows`` as ``<stem>.json`` and ``<stem>.md`` (each replaced atomically); return the JSON path."""
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    for suffix, text in ((".json", json.dumps(rows, indent=1)), (".md", to_markdown(rows))):
+        target = stem.with_suffix(suffix)
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_text(text)
+        os.replace(tmp, target)
+    return stem.with_suffix(".json")
+
+
 def run_bench(profile: str, names: list[str] | None = None, out_dir: Path = OUT_DIR) -> Path:
-    """Run the labs in ``profile``; write ``bench-<profile>-<backend>.{json,md}``; return the JSON path."""
+    """Run the labs in ``profile``; write ``bench-<profile>-<backend>.{json,md}`` after each; return the JSON path.
+
+    Rows of labs not run this time are kept from an existing file; a failed lab's rows (what
+    it recorded before failing) are kept with ``lab_status: "failed"``, and after the last lab
+    ``SystemExit(1)`` names the failed labs.
+    """
     from nnlab.profiles import get_profile
 
     get_profile(profile)  # validates the name with a clear error
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
-    rows: list[dict] = []
+    stem = Path(out_dir) / f"bench-{profile}-{backend}"
+    rows = _read_rows(stem.with_suffix(".json"))
+    failed: list[str] = []
     with tempfile.TemporaryDirectory(prefix="nnlab-bench-") as tmp:
         os.environ.update(NNLAB_PROFILE=profile, NNLAB_QUIET="1", NNLAB_RESULTS=tmp)
         for path in lab_paths(names):
             print(f"==> {path.stem} ({profile}, {backend})", flush=True)
-            seconds = run_lab(path)
+            start = time.perf_counter()
+            status = "ok"
+            try:
+                run_lab(path)
+            except Exception as exc:  # keep going: the other labs' numbers are still worth having
+                status = "failed"
+                failed.append(path.stem)
+                message = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))  # the cell's traceback, without colours
+                print(f"    FAILED: {type(exc).__name__}: {message[-3000:]}", flush=True)
+            seconds = time.perf_counter() - start
             print(f"    {seconds:.0f} s", flush=True)
-            for result in load_all(Path(tmp)):
-                if result.lab == path.stem:
-                    rows.append({**asdict(result), "lab_seconds": round(seconds, 1)})
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stem = out_dir / f"bench-{profile}-{backend}"
-    stem.with_suffix(".json").write_text(json.dumps(rows, indent=1))
-    stem.with_suffix(".md").write_text(to_markdown(rows))
+            rows = [r for r in rows if r.get("lab") != path.stem]
+            rows += [{**asdict(result), "lab_seconds": round(seconds, 1), "lab_status": status}
+                     for result in load_all(Path(tmp)) if result.lab == path.stem]
+            rows.sort(key=lambda r: r.get("lab", ""))
+            write_bench(stem, rows)
     print(f"==> wrote {stem}.json and {stem}.md")
+    if failed:
+        raise SystemExit(f"labs that failed: {', '.join(failed)} (their other numbers are in {stem}.json)")
     return stem.with_suffix(".json")
+
+
+def _result(row: dict) -> Result:
+    return Result(**{k: v for k, v in row.items() if k in RESULT_FIELDS})
 
 
 def to_markdown(rows: list[dict]) -> str:
@@ -74,10 +153,82 @@ def to_markdown(rows: list[dict]) -> str:
     lines = ["| lab | result | value | report's best | goal | met | profile | backend | device | lab seconds |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
-        r = Result(**{k: v for k, v in row.items() if k != "lab_seconds"})
+        r = _result(row)
         met = {None: "—", True: "yes", False: "no"}[r.meets_goal]
         best = "—" if r.report_best is None else f"{r.report_best:.4g} ({r.report})"
         goal = "—" if r.goal is None else f"{r.goal:.4g}"
+        seconds = f"{row.get('lab_seconds')}" + (" (lab failed)" if row.get("lab_status") == "failed" else "")
         lines.append(f"| {r.lab} | {r.name} | {r.value:.4g} | {best} | {goal} | {met} | {r.profile} | "
-                     f"{r.backend} | {r.device} | {row['lab_seconds']} |")
+                     f"{r.backend} | {r.device} | {seconds} |")
     return "\n".join(lines) + "\n"
+
+
+# ============================================================================ reading committed files back
+
+
+@dataclass(frozen=True)
+class BenchFile:
+    """One ``benchmarks/bench-*.json``: its rows, and a summary line per lab for the results page."""
+
+    path: Path
+    rows: list[dict]
+
+    @property
+    def results(self) -> list[Result]:
+        return [_result(row) for row in self.rows]
+
+    def _common(self, key: str) -> str:
+        values = sorted({str(row.get(key, "?")) for row in self.rows})
+        return ", ".join(values) if values else "—"
+
+    @property
+    def profile(self) -> str:
+        return self._common("profile")
+
+    @property
+    def backend(self) -> str:
+        return self._common("backend")
+
+    @property
+    def device(self) -> str:
+        return self._common("device")
+
+    @property
+    def date(self) -> str:
+        return self._common("date")
+
+    def labs(self) -> list[dict[str, Any]]:
+        """One entry per lab: name, results, goals met / with a goal, seconds, status."""
+        out: dict[str, dict[str, Any]] = {}
+        for row in self.rows:
+            lab = out.setdefault(row["lab"], {"lab": row["lab"], "results": 0, "met": 0, "goals": 0,
+                                              "seconds": row.get("lab_seconds"),
+                                              "status": row.get("lab_status", "ok")})
+            lab["results"] += 1
+            met = _result(row).meets_goal
+            lab["goals"] += met is not None
+            lab["met"] += bool(met)
+        return list(out.values())
+
+    @property
+    def seconds(self) -> float:
+        """The labs' seconds added up."""
+        return round(sum(float(lab["seconds"] or 0) for lab in self.labs()), 1)
+
+
+def benchmark_files(folder: Path = OUT_DIR) -> tuple[list[BenchFile], list[dict[str, Any]]]:
+    """The lab benchmarks (``bench-*.json``) and throughput reports (``throughput-*.json``) in ``folder``.
+
+    Unreadable files are skipped. Each throughput report gets its file name as ``"file"``.
+    """
+    folder = Path(folder)
+    benches = [BenchFile(path, rows) for path in sorted(folder.glob("bench-*.json")) if (rows := _read_rows(path))]
+    throughputs = []
+    for path in sorted(folder.glob("throughput-*.json")):
+        try:
+            report = json.loads(path.read_text())
+        except json.JSONDecodeError:
+            continue
+        if isinstance(report, dict) and report.get("setups"):
+            throughputs.append({**report, "file": path.name})
+    return benches, throughputs

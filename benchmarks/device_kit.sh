@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Prepare .device/ (git-ignored) for a GPU run of the labs with KERAS_BACKEND=jax.
+#
+#   benchmarks/device_kit.sh            # or: make device-kit
+#
+# The GPU machine has Python 3.12, JAX and CUDA but no Keras or Jupyter, and reaches no
+# network: what it lacks travels in the working tree (64 MiB at most per call, repository
+# included). This script writes
+#
+#   .device/wheels/       the wheels of benchmarks/device-requirements.txt, for CPython 3.12 on x86-64
+#   .device/data-mnist/   mnist.npz and fashion_mnist.npz: nnlab's cached arrays, re-saved compressed
+#                         (labs 1, 2, 3, 4, 5a)
+#   .device/data-cifar/   cifar10-jpeg.tar.gz, the CIFAR-10 JPEG mirror (labs 5b, 5c, the throughput)
+#
+# Wheels and both data folders together are over the limit, so a call carries the wheels and
+# one data folder; benchmarks/README.md gives the calls. Settings: KIT (folder, default .device),
+# PYVER (3.12), PYTHON (a Python with pip and NumPy, default .venv/bin/python), NNLAB_DATA (the
+# data cache, default ~/.cache/nnlab), NNLAB_MIRROR_DIR (folder of cifar10-jpeg.tar.gz, default
+# ../shared/datasets). Re-running reuses what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+KIT=${KIT:-.device}
+PYVER=${PYVER:-3.12}
+PYTHON=${PYTHON:-.venv/bin/python}
+DATA=${NNLAB_DATA:-${XDG_CACHE_HOME:-$HOME/.cache}/nnlab}
+MIRROR=${NNLAB_MIRROR_DIR:-../shared/datasets}
+REQS=benchmarks/device-requirements.txt
+
+if ! git check-ignore -q "$KIT/wheels/x.whl"; then
+    echo "$KIT is not ignored by git: add it to .gitignore first" >&2
+    exit 1
+fi
+mkdir -p "$KIT/wheels" "$KIT/data-mnist" "$KIT/data-cifar"
+
+echo "==> wheels for CPython $PYVER (x86-64) into $KIT/wheels"
+platforms=()
+for p in manylinux_2_17_x86_64 manylinux2014_x86_64 manylinux_2_24_x86_64 manylinux_2_27_x86_64 \
+         manylinux_2_28_x86_64 manylinux_2_31_x86_64 manylinux_2_34_x86_64 manylinux_2_35_x86_64 manylinux1_x86_64; do
+    platforms+=(--platform "$p")
+done
+# pip download keeps a wheel that is already there; one with another version is removed first
+wanted=$(grep -E '^[A-Za-z0-9]' "$REQS" | sed 's/[[:space:]]*#.*//')
+for whl in "$KIT"/wheels/*.whl; do
+    [ -e "$whl" ] || continue
+    name=$(basename "$whl" | cut -d- -f1-2 | tr '_' '-' | tr 'A-Z' 'a-z')
+    echo "$wanted" | tr '_' '-' | tr 'A-Z' 'a-z' | sed 's/==/-/' | grep -qx "$name" || { echo "    removing $(basename "$whl")"; rm "$whl"; }
+done
+# shellcheck disable=SC2086
+"$PYTHON" -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: --python-version "$PYVER" --implementation cp \
+    "${platforms[@]}" -d "$KIT/wheels" $wanted
+
+echo "==> MNIST and Fashion-MNIST from $DATA, compressed, into $KIT/data-mnist"
+"$PYTHON" - "$DATA" "$KIT/data-mnist" <<'EOF'
+import sys
+from pathlib import Path
+
+import numpy as np
+
+source, dest = Path(sys.argv[1]), Path(sys.argv[2])
+for name in ("mnist", "fashion_mnist"):
+    src, out = source / f"{name}.npz", dest / f"{name}.npz"
+    if out.exists() and out.stat().st_mtime >= src.stat().st_mtime:
+        continue
+    if not src.exists():
+        sys.exit(f"{src} is missing: run `make data` (python -m nnlab data fetch {name}) first")
+    with np.load(src, allow_pickle=False) as npz:  # the cache's arrays and metadata, unchanged
+        arrays = {key: npz[key] for key in npz.files}
+    tmp = out.with_suffix(".tmp.npz")
+    np.savez_compressed(tmp, **arrays)
+    tmp.replace(out)
+EOF
+
+echo "==> CIFAR-10 (JPEG mirror) into $KIT/data-cifar"
+if [ ! -f "$KIT/data-cifar/cifar10-jpeg.tar.gz" ]; then
+    if [ ! -f "$MIRROR/cifar10-jpeg.tar.gz" ]; then
+        echo "no $MIRROR/cifar10-jpeg.tar.gz: set NNLAB_MIRROR_DIR to the folder that holds it" >&2
+        exit 1
+    fi
+    cp "$MIRROR/cifar10-jpeg.tar.gz" "$KIT/data-cifar/"
+fi
+
+echo "==> sizes (a call carries the repository, the wheels and ONE data folder; the limit is 64 MiB):"
+repo=$(git ls-files -co --exclude-standard -z | du -cb --files0-from=- 2>/dev/null | tail -1 | cut -f1)
+wheels=$(du -sb "$KIT/wheels" | cut -f1)
+for folder in data-cifar data-mnist; do
+    data=$(du -sb "$KIT/$folder" | cut -f1)
+    total=$(( repo + wheels + data ))
+    printf '    repository %5.1f MiB + wheels %5.1f MiB + %-10s %5.1f MiB = %5.1f MiB\n' \
+        "$(echo "$repo/1048576" | bc -l)" "$(echo "$wheels/1048576" | bc -l)" "$folder" \
+        "$(echo "$data/1048576" | bc -l)" "$(echo "$total/1048576" | bc -l)"
+    if (( total > 60 * 1048576 )); then
+        echo "    that is too close to the 64 MiB limit" >&2
+        exit 1
+    fi
+done
+echo "==> $KIT is ready: see benchmarks/README.md for the device calls"

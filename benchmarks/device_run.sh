@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Run on the GPU machine (the device tool's `run`, from the repository root); see benchmarks/README.md.
+#
+#   benchmarks/device_run.sh [--throughput] [--profile P] [--fresh] [LAB ...]
+#
+# Installs the wheels carried in .device/wheels into /tmp/site, puts the carried data where
+# nnlab.data finds it, then runs (with KERAS_BACKEND=jax)
+#   --throughput   python -m nnlab bench --throughput   (lab 5c's CNN, naive vs fast set-up)
+#   LAB ...        python -m nnlab bench --profile P LAB ...   (P: full unless given)
+# writing every result file straight into $OUT, so what a run finished comes back even when the
+# call is stopped at its time limit: throughput-*.{json,md}, bench-P-jax.{json,md} (rewritten
+# after each lab) and device-run.log — five files at most.
+#
+# A lab benchmark continues benchmarks/bench-P-jax.json when the repository holds one (copy the
+# file an earlier call brought back there, so that the labs can be split over calls); --fresh
+# starts from nothing.
+#
+# Environment: OUT (where results go; the device sets it), KIT (.device), PYTHON (python3),
+# SITE (/tmp/site), NNLAB_DATA (/tmp/nnlab-data), DEADLINE_S (seconds after which the bench is
+# stopped, default 560: a device command may run 600), THROUGHPUT_ARGS (extra arguments of the
+# throughput measurement, e.g. "--steps 500").
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+throughput=0 fresh=0 profile=full labs=()
+while (( $# )); do
+    case "$1" in
+        --throughput) throughput=1 ;;
+        --fresh) fresh=1 ;;
+        --profile) profile=$2; shift ;;
+        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+        *) labs+=("$1") ;;
+    esac
+    shift
+done
+
+OUT=${OUT:-_build/device-out}
+KIT=${KIT:-.device}
+PYTHON=${PYTHON:-python3}
+SITE=${SITE:-/tmp/site}
+DEADLINE_S=${DEADLINE_S:-560}
+mkdir -p "$OUT"
+exec > >(tee -a "$OUT/device-run.log") 2>&1
+
+echo "==> $(date -u '+%F %T') UTC on $(hostname): installing $(ls "$KIT"/wheels/*.whl | wc -l) wheels into $SITE"
+"$PYTHON" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$SITE" \
+    "$KIT"/wheels/*.whl || { echo "installing the wheels failed"; exit 1; }
+export PYTHONPATH="$SITE:$PWD/lib${PYTHONPATH:+:$PYTHONPATH}"
+export KERAS_BACKEND=${KERAS_BACKEND:-jax} PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
+export NNLAB_STATIC=1 NNLAB_QUIET=1 MPLBACKEND=Agg
+export NNLAB_DATA=${NNLAB_DATA:-/tmp/nnlab-data}
+mkdir -p "$NNLAB_DATA"
+# MNIST and Fashion-MNIST travel as nnlab's own (compressed) cache files; CIFAR-10 as its JPEG
+# mirror, which nnlab.data finds in NNLAB_LOCAL_DIR and decodes into the cache once (~10 s).
+for npz in "$KIT"/data-mnist/*.npz; do
+    [ -e "$npz" ] && [ ! -e "$NNLAB_DATA/$(basename "$npz")" ] && cp "$npz" "$NNLAB_DATA/"
+done
+[ -f "$KIT/data-cifar/cifar10-jpeg.tar.gz" ] && export NNLAB_LOCAL_DIR="$PWD/$KIT/data-cifar"
+ls -l "$NNLAB_DATA" "${NNLAB_LOCAL_DIR:-/dev/null}" 2>/dev/null | grep -v '^total'
+
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+"$PYTHON" - <<'EOF' || { echo "the environment is not ready"; exit 1; }
+import importlib, os
+import keras, nnlab
+print("python", __import__("sys").version.split()[0], "· keras", keras.__version__, "· backend", keras.backend.backend())
+if keras.backend.backend() == "jax":
+    import jax
+    print("jax", jax.__version__, "devices", jax.devices())
+for name in ("jupytext", "nbclient", "ipykernel", "keras_tuner", "numpy", "pandas", "matplotlib", "PIL", "h5py"):
+    module = importlib.import_module(name)
+    print(f"  {name} {getattr(module, '__version__', '?')}", end="")
+print()
+print(nnlab.get_profile(os.environ.get("NNLAB_PROFILE") or None).describe())
+EOF
+
+left() { echo $(( DEADLINE_S - SECONDS > 30 ? DEADLINE_S - SECONDS : 30 )); }
+status=0
+if (( throughput )); then
+    echo "==> throughput ($(left) s left)"
+    # shellcheck disable=SC2086
+    timeout -k 10 "$(left)" "$PYTHON" -m nnlab bench --throughput --out "$OUT" ${THROUGHPUT_ARGS:-} || status=$?
+fi
+if (( ${#labs[@]} )); then
+    bench="bench-$profile-$KERAS_BACKEND.json"
+    if (( ! fresh )) && [ -f "benchmarks/$bench" ] && [ ! -f "$OUT/$bench" ]; then
+        echo "==> continuing benchmarks/$bench (its other labs' rows are kept)"
+        cp "benchmarks/$bench" "$OUT/$bench"
+    fi
+    echo "==> labs ${labs[*]} in the $profile profile ($(left) s left)"
+    timeout -k 10 "$(left)" "$PYTHON" -m nnlab bench --profile "$profile" --out "$OUT" "${labs[@]}" || status=$?
+    (( status == 124 )) && echo "==> stopped at the deadline: the labs finished so far are in $OUT/$bench"
+fi
+echo "==> done in $SECONDS s (status $status); files: $(cd "$OUT" && ls | tr '\n' ' ')"
+exit "$status"

@@ -1,0 +1,159 @@
+"""Unit tests of the benchmark: lab runs written as they finish, throughput, the results page's tables."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from nnlab import bench, results, throughput
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _fake_labs(tmp_path: Path, names: list[str]) -> list[Path]:
+    paths = []
+    for name in names:
+        path = tmp_path / "labs" / f"{name}.py"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text("# format_name" + ": percent\n")  # split: conftest skips files holding the marker
+        paths.append(path)
+    return paths
+
+
+def test_bench_writes_after_each_lab_keeps_other_labs_and_survives_a_failure(tmp_path, monkeypatch):
+    out = tmp_path / "benchmarks"
+    out.mkdir()
+    (out / "bench-smoke-tensorflow.json").write_text(json.dumps([
+        {**results.Result("00_old", "kept", 0.5, "", None, "", None, True, "smoke", "tensorflow", "CPU",
+                          "2026-01-01").__dict__, "lab_seconds": 1.0},
+        {**results.Result("01_a", "replaced", 0.1, "", None, "", None, True, "smoke", "tensorflow", "CPU",
+                          "2026-01-01").__dict__, "lab_seconds": 1.0}]))
+    labs = _fake_labs(tmp_path, ["01_a", "02_b", "03_c"])
+    seen_on_disk: list[list[str]] = []
+
+    def fake_run_lab(path: Path, timeout: int = 3600) -> float:
+        written = json.loads((out / "bench-smoke-tensorflow.json").read_text())
+        seen_on_disk.append(sorted({row["lab"] for row in written}))
+        monkeypatch.setattr(results, "_STARTED", set())
+        results.record(path.stem, "accuracy", 0.9, unit="accuracy", goal=0.8)
+        if path.stem == "02_b":
+            raise RuntimeError("a cell failed")
+        return 0.0
+
+    monkeypatch.setattr(bench, "lab_paths", lambda names=None: labs)
+    monkeypatch.setattr(bench, "run_lab", fake_run_lab)
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    with pytest.raises(SystemExit, match="02_b"):
+        bench.run_bench("smoke", out_dir=out)
+    # each lab found the labs before it already written
+    assert seen_on_disk == [["00_old", "01_a"], ["00_old", "01_a"], ["00_old", "01_a", "02_b"]]
+    rows = json.loads((out / "bench-smoke-tensorflow.json").read_text())
+    assert [(r["lab"], r["name"], r.get("lab_status", "ok")) for r in rows] == [
+        ("00_old", "kept", "ok"), ("01_a", "accuracy", "ok"), ("02_b", "accuracy", "failed"), ("03_c", "accuracy", "ok")]
+    table = (out / "bench-smoke-tensorflow.md").read_text()
+    assert "| 02_b | accuracy |" in table and "(lab failed)" in table
+
+
+def test_slug_and_device_description():
+    assert bench.slug("GPU (NVIDIA H100 80GB HBM3)") == "gpu-nvidia-h100-80gb-hbm3"
+    assert bench.slug("CPU (x86_64, 2 cores)") == "cpu-x86-64-2-cores"
+    assert bench.device_description().split(" ")[0] in ("CPU", "GPU")
+
+
+def test_fast_recipe_is_train_cifar_cnns(monkeypatch):
+    from nnlab import cnn_tools, profiles
+    import nnlab.training as training
+
+    splits = throughput.synthetic_splits(64)
+    monkeypatch.setattr(profiles, "gpu_available", lambda: True)
+    fast = throughput.fast_recipe(splits)
+    assert training.train.__name__ == "train"  # the recorder is gone again
+    assert (fast.batch_size, fast.precision, fast.loss) == (512, "mixed_float16", "sparse_categorical_crossentropy")
+    assert isinstance(fast.optimizer, cnn_tools.OneCycle) and fast.optimizer.optimizer == "sgd"
+    assert fast.optimizer.total_steps == 24 * 1  # 24 epochs of one batch of 64 images
+    naive = throughput.naive_recipe(splits)
+    assert (naive.batch_size, naive.precision, naive.optimizer) == (32, "float32", "adam")
+
+
+def test_throughput_command_writes_both_set_ups(tmp_path, monkeypatch):
+    from nnlab.__main__ import main
+
+    # XLA compilation of the CNN takes minutes on a busy CPU: the test checks the plumbing.
+    monkeypatch.setattr(throughput, "fast_jit_compile", lambda: "auto")
+    monkeypatch.setenv("NNLAB_QUIET", "1")
+    assert main(["bench", "--throughput", "--steps", "2", "--warmup-steps", "1", "--width", "2", "--batch-size",
+                 "16", "--data", "random", "--images", "48", "--out", str(tmp_path)]) == 0
+    files = sorted(p.name for p in tmp_path.iterdir())
+    import keras
+
+    stem = f"throughput-{keras.backend.backend()}-{bench.slug(bench.device_description())}"
+    assert files == [f"{stem}.json", f"{stem}.md"]
+    report = json.loads((tmp_path / f"{stem}.json").read_text())
+    for key in ("model", "backend", "device", "date", "data", "keras", "ratio", "seconds", "setups"):
+        assert key in report
+    naive, fast = report["setups"]
+    assert (naive["setup"], naive["batch_size"], naive["optimizer"]) == ("naive", 32, "Adam")
+    assert (fast["setup"], fast["batch_size"], fast["optimizer"]) == ("fast", 16, "SGD")
+    for s in (naive, fast):
+        assert s["steps"] == 2 and s["images"] == 2 * s["batch_size"]
+        assert s["images_per_second"] > 0 and s["seconds"] > 0 and s["warmup_seconds"] > 0 and s["params"] > 0
+    assert report["ratio"] > 0
+    md = (tmp_path / f"{stem}.md").read_text()
+    assert "| naive |" in md and "| fast |" in md and "Fast / naive" in md
+
+
+def _book_extension():
+    sys.path.insert(0, str(REPO / "book" / "_ext"))
+    try:
+        import nnlab_book
+    finally:
+        sys.path.remove(str(REPO / "book" / "_ext"))
+    return nnlab_book
+
+
+def _text(nodes_list) -> str:
+    return "\n".join(node.astext() for node in nodes_list)
+
+
+def test_results_page_says_when_there_is_no_benchmark_file(tmp_path):
+    text = _text(_book_extension().benchmark_nodes(tmp_path))
+    assert "No benchmark file yet" in text
+
+
+def test_results_page_lists_benchmark_files(tmp_path):
+    row = {**results.Result("05c_cifar10", "CNN test accuracy", 0.93, "accuracy", 0.712, "Report 003", 0.9, True,
+                            "full", "jax", "GPU", "2026-11-20").__dict__, "lab_seconds": 120.5, "lab_status": "ok"}
+    (tmp_path / "bench-full-jax.json").write_text(json.dumps([row]))
+    (tmp_path / "bench-broken.json").write_text("{not json")
+    setup = {"images_per_second": 1000.0, "precision": "float32", "batch_size": 32}
+    (tmp_path / "throughput-jax-gpu-nvidia-h100.json").write_text(json.dumps({
+        "device": "GPU (NVIDIA H100)", "backend": "jax", "date": "2026-11-20", "ratio": 12.5, "seconds": 60,
+        "setups": [{**setup, "setup": "naive"},
+                   {**setup, "setup": "fast", "images_per_second": 12500.0, "precision": "mixed_float16",
+                    "batch_size": 512}]}))
+    benches, throughputs = bench.benchmark_files(tmp_path)
+    assert [b.path.name for b in benches] == ["bench-full-jax.json"] and len(throughputs) == 1
+    assert benches[0].labs() == [{"lab": "05c_cifar10", "results": 1, "met": 1, "goals": 1, "seconds": 120.5,
+                                  "status": "ok"}]
+    text = _text(_book_extension().benchmark_nodes(tmp_path))
+    for expected in ("bench-full-jax.json", "GPU", "jax", "full", "2026-11-20", "1 of 1", "120", "93.00 %",
+                     "throughput-jax-gpu-nvidia-h100.json", "GPU (NVIDIA H100)", "12,500", "12.5×", "mixed_float16"):
+        assert expected in text, expected
+    assert "No benchmark file yet" not in text
+
+
+def test_pages_with_results_are_re_read_on_every_build(tmp_path):
+    (tmp_path / "results.md").write_text("# Results\n\n```{nnlab-benchmarks}\n```\n")
+    (tmp_path / "intro.md").write_text("# Intro\n")
+
+    class Env:
+        found_docs = {"results", "intro"}
+
+        @staticmethod
+        def doc2path(docname: str) -> str:
+            return str(tmp_path / f"{docname}.md")
+
+    assert _book_extension()._pages_with_directives(None, Env(), set(), set(), set()) == ["results"]
