@@ -115,8 +115,14 @@ $(MATHJAX):
 test-unit: setup ## only the unit tests of lib/nnlab (fast)
 	NNLAB_PROFILE=smoke $(BIN)/python -m pytest -q --ignore=tests/site tests $(PYTEST_ARGS)
 
+# JAX is installed together with requirements.txt, so that pip's resolver keeps what TensorFlow
+# needs (numpy, ml_dtypes) while it picks a JAX. Keras 3.15.1 was tried with JAX 0.10.2 (all of
+# make test-jax; what Python 3.11 gets), and with 0.6.2 (what Python 3.10 gets) and 0.4.30 on the
+# unit tests, lab 1 and a small CNN fit; no upper cap is known to be needed.
+JAX_REQUIREMENT := jax>=0.4.30
+
 test-jax: setup data ## the smoke tests with KERAS_BACKEND=jax (installs JAX into .venv if missing)
-	$(BIN)/python -c "import jax" 2>/dev/null || $(BIN)/python -m pip install -q "jax>=0.4.30"
+	$(BIN)/python -c "import jax" 2>/dev/null || $(BIN)/python -m pip install -q -r requirements.txt "$(JAX_REQUIREMENT)"
 	KERAS_BACKEND=jax $(MAKE) --no-print-directory test
 
 bench: setup data ## run every lab in NNLAB_PROFILE (default auto); write benchmarks/bench-*.{json,md}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 
 import numpy as np
@@ -91,23 +92,20 @@ keras = pytest.importorskip("keras")
 
 @pytest.fixture(scope="module")
 def backend() -> str:
-    name = keras.backend.backend()
-    if name == "jax":  # JAX stores float64 as float32 unless x64 is enabled
-        import jax
-
-        jax.config.update("jax_enable_x64", True)
-    return name
+    return keras.backend.backend()
 
 
-def tiny_keras_mlp(dtype: str = "float64") -> "keras.Model":
+def tiny_keras_mlp(dtype: str = "float64", scoped: bool = True) -> "keras.Model":
+    """A 10-12-4 sigmoid MLP, built inside float64_scope (without it, JAX stores float64 as float32)."""
     init = keras.initializers.GlorotUniform
-    return keras.Sequential(
-        [
-            keras.Input((10,), dtype=dtype),
-            keras.layers.Dense(12, activation="sigmoid", dtype=dtype, kernel_initializer=init(seed=1)),
-            keras.layers.Dense(4, dtype=dtype, kernel_initializer=init(seed=2)),
-        ]
-    )
+    with gradcheck.float64_scope() if scoped else contextlib.nullcontext():
+        return keras.Sequential(
+            [
+                keras.Input((10,), dtype=dtype),
+                keras.layers.Dense(12, activation="sigmoid", dtype=dtype, kernel_initializer=init(seed=1)),
+                keras.layers.Dense(4, dtype=dtype, kernel_initializer=init(seed=2)),
+            ]
+        )
 
 
 def per_example_loss(y: object, logits: object) -> object:
@@ -153,12 +151,31 @@ def test_keras_gradcheck_agrees_with_numpy_mlp(backend: str) -> None:
     np.testing.assert_allclose(k["analytic"], n["analytic"], rtol=tolerance(backend) * 10)
 
 
-@pytest.mark.skipif("keras.backend.backend() != 'tensorflow'")
-def test_keras_loss_object_in_float64_on_tensorflow() -> None:
+@pytest.mark.skipif("keras.backend.backend() == 'torch'")  # torch averages keras.losses in float32
+def test_keras_loss_object_in_float64() -> None:
+    """Lab 1's way: a float32 model cloned into float64, a keras.losses class in float64."""
     x, y = toy_batch()
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, dtype="float64")
-    result = keras_gradcheck(tiny_keras_mlp(), x, y, loss, epsilons=FAST_EPS)
+    clone = gradcheck.float64_clone(tiny_keras_mlp("float32", scoped=False))
+    result = keras_gradcheck(clone, x, y, loss, epsilons=FAST_EPS)
     assert result["rel_error"][-1] < 1e-6
+
+
+@pytest.mark.filterwarnings("ignore:Explicitly requested dtype float64")  # JAX's own truncation warning
+def test_float64_scope_is_needed_to_build_a_float64_model_on_jax(backend: str) -> None:
+    """Outside float64_scope, JAX (x64 off) stores float64 variables as float32: the check warns."""
+    x, y = toy_batch()
+    model = tiny_keras_mlp(scoped=False)
+    stored = keras.ops.convert_to_numpy(model.trainable_variables[0].value).dtype
+    if backend == "jax" and stored == np.float32:
+        with pytest.warns(UserWarning, match="float64_scope"):
+            keras_gradcheck(model, x, y, per_example_loss, n_params=2, epsilons=[1e-3])
+    else:  # TensorFlow and torch store float64 as asked (so does JAX with x64 switched on globally)
+        assert stored == np.float64
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            result = keras_gradcheck(model, x, y, per_example_loss, epsilons=FAST_EPS)
+        assert check_error(result, backend) < tolerance(backend)
 
 
 def test_float32_model_warns_and_float64_clone_fixes_it(backend: str) -> None:
@@ -168,7 +185,8 @@ def test_float32_model_warns_and_float64_clone_fixes_it(backend: str) -> None:
         keras_gradcheck(model32, x, y, per_example_loss, n_params=2, epsilons=[1e-3])
     clone = gradcheck.float64_clone(model32)
     to_numpy = keras.ops.convert_to_numpy
-    np.testing.assert_allclose(to_numpy(clone(x)), to_numpy(model32(x)), atol=1e-5)
+    with gradcheck.float64_scope():  # where the clone is meant to be used (on JAX: x64 on)
+        np.testing.assert_allclose(to_numpy(clone(x)), to_numpy(model32(x)), atol=1e-5)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no dtype warning now
         result = keras_gradcheck(clone, x, y, per_example_loss, epsilons=FAST_EPS)

@@ -13,7 +13,9 @@ the backward pass is right.
 Two checks with the same result format:
 
 - :func:`numpy_mlp_gradcheck` for the from-scratch :class:`~nnlab.numpy_mlp.NumpyMLP`;
-- :func:`keras_gradcheck` for any Keras 3 model, on the TensorFlow, JAX or torch backend.
+- :func:`keras_gradcheck` for any Keras 3 model, on the TensorFlow, JAX or torch backend
+  (with :func:`float64_clone` for a float64 copy of a model and :func:`float64_scope`,
+  which makes float64 really float64 on JAX).
 
 Both return a dict of equal-length lists, one entry per ε, ready for a plot or a table::
 
@@ -26,8 +28,9 @@ parameters (0 when both are 0), which stays meaningful when single gradients are
 
 from __future__ import annotations
 
+import contextlib
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -113,12 +116,41 @@ def numpy_mlp_gradcheck(
 # ---------------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def float64_scope() -> Iterator[None]:
+    """A block in which float64 really is float64, on every Keras backend.
+
+    Introduced in lab 1 (Initialization), for :func:`keras_gradcheck`. TensorFlow and
+    torch compute in float64 whenever a layer or tensor asks for it. JAX does not by
+    default: with its ``jax_enable_x64`` flag off (the default) it silently creates
+    ``dtype="float64"`` variables and tensors as float32, and a gradient check then stalls
+    near 1e-4. On JAX this context switches x64 on for the block only (``jax.enable_x64``),
+    so code outside it, such as the rest of a lab, keeps JAX's usual float32 behaviour; on
+    the other backends it does nothing. Build the float64 model *and* use it inside such a
+    block (:func:`float64_clone` and :func:`keras_gradcheck` each open one themselves):
+    outside it, JAX computes with the model's float64 weights in float32 again.
+    """
+    import keras
+
+    if keras.backend.backend() != "jax":
+        yield
+        return
+    import jax
+
+    enable_x64 = getattr(jax, "enable_x64", None)
+    if enable_x64 is None:  # older JAX releases kept the context manager in jax.experimental
+        from jax.experimental import enable_x64
+    with enable_x64(True):
+        yield
+
+
 def _mean_loss(loss_fn: Callable, y: Any, y_pred: Any) -> Any:
     """``loss_fn(y, y_pred)`` as a scalar; a per-example loss is averaged as sum / n.
 
-    Not ``keras.ops.mean``: in Keras 3.15 on JAX and torch it (and every ``keras.losses``
+    Not ``keras.ops.mean``: in Keras 3.15 on torch it (and every ``keras.losses``
     *class*, which uses it) averages in float32 even for float64 inputs, which would cap
-    the check at ~1e-4. ``ops.sum`` keeps float64.
+    the check at ~1e-4. ``ops.sum`` keeps float64. (On JAX both keep float64 inside
+    :func:`float64_scope`; outside it, JAX has no float64 at all.)
     """
     import keras
 
@@ -224,14 +256,33 @@ def keras_gradcheck(
       Sequential or functional model;
     - TensorFlow: nothing else. A ``keras.losses`` class object also works there if given
       ``dtype="float64"`` (by default it casts predictions to float32);
-    - JAX: call ``jax.config.update("jax_enable_x64", True)`` before building the model,
-      or JAX stores float64 variables as float32;
-    - JAX and torch (Keras 3.15): ``keras.ops.mean`` and thus every ``keras.losses`` class
+    - JAX: the check runs inside :func:`float64_scope` (x64 switched on for the check
+      only), and the model must have been built in one too, or JAX has stored its float64
+      variables as float32 (a warning says so): :func:`float64_clone` does that. A
+      ``keras.losses`` class with ``dtype="float64"`` then works as on TensorFlow;
+    - JAX (Keras 3.15): ``keras.ops.tanh`` returns float32 even for float64 input, which
+      the check of a later layer hardly sees but that of an earlier one does: check a ReLU
+      or sigmoid network there for the full ε² curve;
+    - torch (Keras 3.15): ``keras.ops.mean`` and thus every ``keras.losses`` class
       average in float32, hence the per-example function above (averaged here in
-      float64); ``tanh`` returns float32 on JAX, so check a ReLU or sigmoid network there;
-      and on torch ``keras.ops.matmul`` (so ``Dense``) computes float64 in float32, which
+      float64); and ``keras.ops.matmul`` (so ``Dense``) computes float64 in float32, which
       caps the check near 1e-5 — use TensorFlow or JAX to see the full ε² curve.
     """
+    with float64_scope():
+        return _keras_gradcheck(model, x, y, loss_fn, n_params, epsilons, layer_index, weight_index)
+
+
+def _keras_gradcheck(
+    model: Any,
+    x: Any,
+    y: Any,
+    loss_fn: Callable,
+    n_params: int,
+    epsilons: Sequence[float],
+    layer_index: int,
+    weight_index: int,
+) -> dict[str, Any]:
+    """:func:`keras_gradcheck` itself, run inside :func:`float64_scope`."""
     import keras
 
     with_weights = [layer for layer in model.layers if layer.trainable_weights]
@@ -240,10 +291,14 @@ def keras_gradcheck(
     dtype = str(original.dtype)
     loss_dtype = getattr(loss_fn, "dtype", None)
     if dtype != "float64" or (isinstance(loss_dtype, str) and loss_dtype != "float64"):
+        hint = ""
+        if keras.backend.backend() == "jax" and variable.dtype == "float64":
+            hint = (" (JAX stored this float64 variable as float32: build the model inside "
+                    "nnlab.gradcheck.float64_scope(), or convert it with float64_clone)")
         warnings.warn(
-            f"gradient check with a {dtype} variable and a loss in {loss_dtype or 'its own dtype'}: "
+            f"gradient check with a {dtype} variable and a loss in {loss_dtype or 'its own dtype'}{hint}: "
             "use float64 for both (see keras_gradcheck's docstring) or expect errors ~1e-4",
-            stacklevel=2,
+            stacklevel=3,
         )
     n_params = min(n_params, original.size)
     analytic = backend_gradient(model, x, y, loss_fn, variable).reshape(-1)[:n_params]
@@ -272,7 +327,14 @@ def float64_clone(model: Any) -> Any:
 
     Introduced in lab 1 (Initialization), for :func:`keras_gradcheck`. The inputs and
     every layer are rebuilt with ``dtype="float64"``; subclassed models are not supported.
+    The clone is built inside :func:`float64_scope`, so on JAX its variables really hold
+    float64 (use it inside such a block too: :func:`keras_gradcheck` opens one).
     """
+    with float64_scope():
+        return _float64_clone(model)
+
+
+def _float64_clone(model: Any) -> Any:
     import keras
 
     def to_float64(layer: Any) -> Any:
