@@ -27,11 +27,9 @@ PyTorch alike.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import keras
@@ -40,8 +38,9 @@ import pandas as pd
 from keras import layers, ops
 
 from nnlab.splits import Splits
+from nnlab.training import source_hash
 
-CODE_VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+CODE_VERSION = source_hash("cnn_tools.py")
 """A short hash of this file: put it in a run's config so that editing a recipe retrains it."""
 
 

@@ -34,6 +34,7 @@ import pandas as pd
 
 from nnlab import knobs, models
 from nnlab.splits import Splits
+from nnlab.training import source_hash
 
 
 def mlp_params(n_inputs: int, hidden: Sequence[int], n_outputs: int) -> int:
@@ -102,11 +103,8 @@ def _key(payload: dict[str, Any]) -> str:
 
 
 def _code_version() -> str:
-    here = Path(__file__).parent
-    digest = hashlib.sha256()
-    for name in ("models.py", "knobs.py", "search.py"):
-        digest.update((here / name).read_bytes())
-    return digest.hexdigest()[:12]
+    """A short hash of the code a search's models come from: editing it invalidates cached searches."""
+    return source_hash("models.py", "knobs.py", "search.py")
 
 
 def budgeted_mlp_builder(

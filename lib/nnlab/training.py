@@ -185,13 +185,22 @@ def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int =
     return {k: float(v) for k, v in values.items()}
 
 
-def _code_version() -> str:
-    """A short hash of nnlab's model and training code: editing them invalidates cached runs."""
+def source_hash(*module_files: str) -> str:
+    """A short sha256 of some of nnlab's own source files, e.g. ``source_hash("clocks.py")``.
+
+    The code part of every cache key (training runs, searches, clock runs, CIFAR runs):
+    editing one of the named modules invalidates the runs cached with it.
+    """
     here = Path(__file__).parent
     digest = hashlib.sha256()
-    for name in ("models.py", "training.py", "splits.py"):
+    for name in module_files:
         digest.update((here / name).read_bytes())
     return digest.hexdigest()[:12]
+
+
+def _code_version() -> str:
+    """A short hash of nnlab's model and training code: editing them invalidates cached runs."""
+    return source_hash("models.py", "training.py", "splits.py")
 
 
 def _save_run(folder: Path, run: Run, model: keras.Model | None) -> None:
