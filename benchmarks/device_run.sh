@@ -8,10 +8,10 @@
 #   --throughput   python -m nnlab bench --throughput   (lab 5c's CNN, naive vs fast set-up)
 #   LAB ...        python -m nnlab bench --profile P LAB ...   (P: full unless given)
 # writing every result file straight into $OUT, so what a run finished comes back even when the
-# call is stopped at its time limit: throughput-*.{json,md}, bench-P-jax.{json,md} (rewritten
+# call is stopped at its time limit: throughput-*.{json,md}, bench-P-jax-gpu.{json,md} (rewritten
 # after each lab) and device-run.log — five files at most.
 #
-# A lab benchmark continues benchmarks/bench-P-jax.json when the repository holds one (copy the
+# A lab benchmark continues benchmarks/bench-P-jax-gpu.json when the repository holds one (copy the
 # file an earlier call brought back there, so that the labs can be split over calls); --fresh
 # starts from nothing.
 #
@@ -81,7 +81,7 @@ if (( throughput )); then
     timeout -k 10 "$(left)" "$PYTHON" -m nnlab bench --throughput --out "$OUT" ${THROUGHPUT_ARGS:-} || status=$?
 fi
 if (( ${#labs[@]} )); then
-    bench="bench-$profile-$KERAS_BACKEND.json"
+    bench="bench-$profile-$KERAS_BACKEND-gpu.json"
     if (( ! fresh )) && [ -f "benchmarks/$bench" ] && [ ! -f "$OUT/$bench" ]; then
         echo "==> continuing benchmarks/$bench (its other labs' rows are kept)"
         cp "benchmarks/$bench" "$OUT/$bench"

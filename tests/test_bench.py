@@ -26,7 +26,7 @@ def _fake_labs(tmp_path: Path, names: list[str]) -> list[Path]:
 def test_bench_writes_after_each_lab_keeps_other_labs_and_survives_a_failure(tmp_path, monkeypatch):
     out = tmp_path / "benchmarks"
     out.mkdir()
-    (out / "bench-smoke-tensorflow.json").write_text(json.dumps([
+    (out / "bench-smoke-tensorflow-cpu.json").write_text(json.dumps([
         {**results.Result("00_old", "kept", 0.5, "", None, "", None, True, "smoke", "tensorflow", "CPU",
                           "2026-01-01").__dict__, "lab_seconds": 1.0},
         {**results.Result("01_a", "replaced", 0.1, "", None, "", None, True, "smoke", "tensorflow", "CPU",
@@ -35,7 +35,7 @@ def test_bench_writes_after_each_lab_keeps_other_labs_and_survives_a_failure(tmp
     seen_on_disk: list[list[str]] = []
 
     def fake_run_lab(path: Path, timeout: int = 3600) -> float:
-        written = json.loads((out / "bench-smoke-tensorflow.json").read_text())
+        written = json.loads((out / "bench-smoke-tensorflow-cpu.json").read_text())
         seen_on_disk.append(sorted({row["lab"] for row in written}))
         monkeypatch.setattr(results, "_STARTED", set())
         results.record(path.stem, "accuracy", 0.9, unit="accuracy", goal=0.8)
@@ -46,15 +46,24 @@ def test_bench_writes_after_each_lab_keeps_other_labs_and_survives_a_failure(tmp
     monkeypatch.setattr(bench, "lab_paths", lambda names=None: labs)
     monkeypatch.setattr(bench, "run_lab", fake_run_lab)
     monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    monkeypatch.setattr(results, "_device", lambda: "CPU (x86_64, 2 cores)")
     with pytest.raises(SystemExit, match="02_b"):
         bench.run_bench("smoke", out_dir=out)
     # each lab found the labs before it already written
     assert seen_on_disk == [["00_old", "01_a"], ["00_old", "01_a"], ["00_old", "01_a", "02_b"]]
-    rows = json.loads((out / "bench-smoke-tensorflow.json").read_text())
+    rows = json.loads((out / "bench-smoke-tensorflow-cpu.json").read_text())
     assert [(r["lab"], r["name"], r.get("lab_status", "ok")) for r in rows] == [
         ("00_old", "kept", "ok"), ("01_a", "accuracy", "ok"), ("02_b", "accuracy", "failed"), ("03_c", "accuracy", "ok")]
-    table = (out / "bench-smoke-tensorflow.md").read_text()
+    table = (out / "bench-smoke-tensorflow-cpu.md").read_text()
     assert "| 02_b | accuracy |" in table and "(lab failed)" in table
+
+
+def test_bench_file_name_says_cpu_or_gpu(tmp_path, monkeypatch):
+    """A CPU run and a GPU run of one profile and backend never continue each other's file."""
+    monkeypatch.setattr(results, "_device", lambda: "GPU")
+    assert bench.bench_stem("full", "jax", tmp_path) == tmp_path / "bench-full-jax-gpu"
+    monkeypatch.setattr(results, "_device", lambda: "CPU (x86_64, 2 cores)")
+    assert bench.bench_stem("full", "jax", tmp_path) == tmp_path / "bench-full-jax-cpu"
 
 
 def test_slug_and_device_description():
@@ -126,7 +135,7 @@ def test_results_page_says_when_there_is_no_benchmark_file(tmp_path):
 def test_results_page_lists_benchmark_files(tmp_path):
     row = {**results.Result("05c_cifar10", "CNN test accuracy", 0.93, "accuracy", 0.712, "Report 003", 0.9, True,
                             "full", "jax", "GPU", "2026-11-20").__dict__, "lab_seconds": 120.5, "lab_status": "ok"}
-    (tmp_path / "bench-full-jax.json").write_text(json.dumps([row]))
+    (tmp_path / "bench-full-jax-gpu.json").write_text(json.dumps([row]))
     (tmp_path / "bench-broken.json").write_text("{not json")
     setup = {"images_per_second": 1000.0, "precision": "float32", "batch_size": 32}
     (tmp_path / "throughput-jax-gpu-nvidia-h100.json").write_text(json.dumps({
@@ -135,11 +144,11 @@ def test_results_page_lists_benchmark_files(tmp_path):
                    {**setup, "setup": "fast", "images_per_second": 12500.0, "precision": "mixed_float16",
                     "batch_size": 512}]}))
     benches, throughputs = bench.benchmark_files(tmp_path)
-    assert [b.path.name for b in benches] == ["bench-full-jax.json"] and len(throughputs) == 1
+    assert [b.path.name for b in benches] == ["bench-full-jax-gpu.json"] and len(throughputs) == 1
     assert benches[0].labs() == [{"lab": "05c_cifar10", "results": 1, "met": 1, "goals": 1, "seconds": 120.5,
                                   "status": "ok"}]
     text = _text(_book_extension().benchmark_nodes(tmp_path))
-    for expected in ("bench-full-jax.json", "GPU", "jax", "full", "2026-11-20", "1 of 1", "120", "93.00 %",
+    for expected in ("bench-full-jax-gpu.json", "GPU", "jax", "full", "2026-11-20", "1 of 1", "120", "93.00 %",
                      "throughput-jax-gpu-nvidia-h100.json", "GPU (NVIDIA H100)", "12,500", "12.5×", "mixed_float16"):
         assert expected in text, expected
     assert "No benchmark file yet" not in text

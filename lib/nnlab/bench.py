@@ -104,8 +104,22 @@ def write_bench(stem: Path, rows: list[dict]) -> Path:
     return stem.with_suffix(".json")
 
 
+def bench_stem(profile: str, backend: str, out_dir: Path = OUT_DIR) -> Path:
+    """``<out_dir>/bench-<profile>-<backend>-<cpu|gpu>``: one file per profile, backend and kind of device.
+
+    The kind of device is in the name so that a file continued by a later run (see
+    :func:`run_bench`) never mixes a CPU's numbers with a GPU's.
+    """
+    from nnlab.results import _device
+
+    kind = "gpu" if _device().startswith("GPU") else "cpu"
+    return Path(out_dir) / f"bench-{profile}-{backend}-{kind}"
+
+
 def run_bench(profile: str, names: list[str] | None = None, out_dir: Path = OUT_DIR) -> Path:
-    """Run the labs in ``profile``; write ``bench-<profile>-<backend>.{json,md}`` after each; return the JSON path.
+    """Run the labs in ``profile``; write ``bench-<profile>-<backend>-<cpu|gpu>.{json,md}`` after each.
+
+    Returns the JSON path.
 
     Rows of labs not run this time are kept from an existing file; a failed lab's rows (what
     it recorded before failing) are kept with ``lab_status: "failed"``, and after the last lab
@@ -115,7 +129,7 @@ def run_bench(profile: str, names: list[str] | None = None, out_dir: Path = OUT_
 
     get_profile(profile)  # validates the name with a clear error
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
-    stem = Path(out_dir) / f"bench-{profile}-{backend}"
+    stem = bench_stem(profile, backend, out_dir)
     rows = _read_rows(stem.with_suffix(".json"))
     failed: list[str] = []
     with tempfile.TemporaryDirectory(prefix="nnlab-bench-") as tmp:
