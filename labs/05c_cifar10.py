@@ -189,8 +189,10 @@ results.record(LAB, "CIFAR-10 MLP (with shifts and flips), test accuracy", mlp_a
                seconds=mlp_aug.seconds)
 results.record(LAB, "CIFAR-10 CNN (ResNet-ish recipe), test accuracy", cnn_acc, unit="accuracy", report_best=0.712,
                report="Report 003 (71.2 %); Report 000 (≈70 %)", goal=0.90, seconds=cnn_run.seconds)
-results.record(LAB, "CIFAR-10 CNN (ResNet-ish recipe), training time", cnn_run.seconds, unit="s", goal=300,
-               higher_is_better=False, report="goal: ≤ 5 min on one H100")
+# The time goal belongs to the full recipe (≥ 90 % in ≤ 5 minutes): a smaller profile's CNN is faster
+# because it is smaller, so there the time is shown without a goal.
+results.record(LAB, "CIFAR-10 CNN (ResNet-ish recipe), training time", cnn_run.seconds, unit="s",
+               goal=300 if profile.is_full else None, higher_is_better=False, report="goal: ≤ 5 min on one H100")
 
 # %% [markdown]
 # ## Cats versus dogs
