@@ -58,6 +58,48 @@ def test_bench_writes_after_each_lab_keeps_other_labs_and_survives_a_failure(tmp
     assert "| 02_b | accuracy |" in table and "(lab failed)" in table
 
 
+@pytest.mark.parametrize("stop", ["signal", "cancelled"])
+def test_bench_stopped_at_a_deadline_keeps_the_lab_in_progress(tmp_path, monkeypatch, stop):
+    """A GPU call's deadline keeps what the running lab had recorded: in snapshots while it runs,
+    and once more when the run ends — through run_lab's LabStopped (the notebook client caught
+    SIGTERM) or a bare cancellation."""
+    import asyncio
+    import time
+
+    out = tmp_path / "benchmarks"
+    labs = _fake_labs(tmp_path, ["01_a", "02_b", "03_c"])
+    ran: list[str] = []
+    snapshot: list[tuple[str, str, str]] = []
+
+    def fake_run_lab(path: Path, timeout: int = 3600) -> float:
+        ran.append(path.stem)
+        monkeypatch.setattr(results, "_STARTED", set())
+        results.record(path.stem, "accuracy", 0.9, unit="accuracy")
+        if path.stem == "02_b":
+            time.sleep(0.5)  # several snapshot periods
+            on_disk = json.loads((out / "bench-smoke-tensorflow-cpu.json").read_text())
+            snapshot.extend((r["lab"], r["name"], r["lab_status"]) for r in on_disk)
+            if stop == "signal":
+                raise bench.LabStopped("02_b stopped by a signal")
+            raise asyncio.CancelledError()
+        return 0.0
+
+    monkeypatch.setattr(bench, "SNAPSHOT_SECONDS", 0.05)
+    monkeypatch.setattr(bench, "lab_paths", lambda names=None: labs)
+    monkeypatch.setattr(bench, "run_lab", fake_run_lab)
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    monkeypatch.setattr(results, "_device", lambda: "CPU (x86_64, 2 cores)")
+    with pytest.raises(SystemExit) as stop:
+        bench.run_bench("smoke", out_dir=out)
+    assert stop.value.code == 124
+    assert ran == ["01_a", "02_b"]  # no lab after the stop
+    expected = [("01_a", "accuracy", "ok"), ("02_b", "accuracy", "stopped")]
+    assert snapshot == expected  # written while 02_b was still running
+    rows = json.loads((out / "bench-smoke-tensorflow-cpu.json").read_text())
+    assert [(r["lab"], r["name"], r["lab_status"]) for r in rows] == expected
+    assert "(lab stopped)" in (out / "bench-smoke-tensorflow-cpu.md").read_text()
+
+
 def test_bench_file_name_says_cpu_or_gpu(tmp_path, monkeypatch):
     """A CPU run and a GPU run of one profile and backend never continue each other's file."""
     monkeypatch.setattr(results, "_device", lambda: "GPU")

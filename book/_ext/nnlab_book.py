@@ -196,9 +196,9 @@ def benchmark_nodes(folder: Path | None = None) -> list[nodes.Node]:
         summary = []
         for bench in benches:
             labs = bench.labs()
-            failed = [lab["lab"] for lab in labs if lab["status"] != "ok"]
+            unfinished = [f"{lab['lab']} {lab['status']}" for lab in labs if lab["status"] != "ok"]
             summary.append([bench.path.name, bench.device, bench.backend, bench.profile, bench.date,
-                            f"{len(labs)}" + (f" ({len(failed)} failed: {', '.join(failed)})" if failed else ""),
+                            f"{len(labs)}" + (f" ({', '.join(unfinished)})" if unfinished else ""),
                             f"{sum(lab['met'] for lab in labs)} of {sum(lab['goals'] for lab in labs)}",
                             f"{bench.seconds:.0f}"])
         out.append(_table(["file", "device", "backend", "profile", "date", "labs", "goals met", "seconds"],

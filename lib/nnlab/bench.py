@@ -9,7 +9,9 @@ and the seconds the whole lab took.
 The files are rewritten after every lab, so a run cut short (a time limit on a GPU machine)
 keeps the labs it finished; and a run of some labs replaces only those labs' rows in an
 existing file, so the labs can be split over several runs (delete the file to start afresh).
-A lab that fails is reported and skipped; the command then exits with status 1.
+A lab that fails is reported and skipped; the command then exits with status 1. A run stopped
+by SIGTERM (``timeout``, the GPU call's deadline) keeps what the lab in progress had recorded
+(marked ``stopped``) and exits with status 124.
 
 ``python -m nnlab bench --throughput`` measures training throughput instead
 (:mod:`nnlab.throughput`). :func:`benchmark_files` reads every committed file back for the
@@ -24,6 +26,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -72,8 +75,17 @@ def lab_paths(names: list[str] | None = None) -> list[Path]:
     return labs
 
 
+class LabStopped(Exception):
+    """A lab's run was ended by SIGTERM or SIGINT (a deadline, Ctrl-C), not by an error of its own."""
+
+
 def run_lab(path: Path, timeout: int = 3600) -> float:
-    """Execute one lab as a notebook in its own folder; return the seconds it took."""
+    """Execute one lab as a notebook in its own folder; return the seconds it took.
+
+    Raises :class:`LabStopped` when a signal ended the run: the notebook client catches
+    SIGTERM and SIGINT itself, shuts the kernel down, and the run then ends in whatever
+    error the dead kernel gives.
+    """
     import jupytext
     from nbclient import NotebookClient
 
@@ -81,7 +93,13 @@ def run_lab(path: Path, timeout: int = 3600) -> float:
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
-    client.execute()
+    try:
+        client.execute()
+    except BaseException as exc:
+        # nbclient (0.10) keeps the clean-up it starts on a signal here; nothing else sets it.
+        if getattr(client, "_async_cleanup_kernel_future", None) is not None:
+            raise LabStopped(f"{path.stem} stopped by a signal after {time.perf_counter() - start:.0f} s") from exc
+        raise
     return time.perf_counter() - start
 
 
@@ -116,6 +134,18 @@ def bench_stem(profile: str, backend: str, out_dir: Path = OUT_DIR) -> Path:
     return Path(out_dir) / f"bench-{profile}-{backend}-{kind}"
 
 
+SNAPSHOT_SECONDS = 20.0
+"""How often the lab in progress is written (as ``stopped``), in case the run is killed."""
+
+
+def _merged(rows: list[dict], lab: str, results_folder: Path, seconds: float, status: str) -> list[dict]:
+    """``rows`` with ``lab``'s rows replaced by what it recorded in ``results_folder``."""
+    kept = [r for r in rows if r.get("lab") != lab]
+    kept += [{**asdict(result), "lab_seconds": round(seconds, 1), "lab_status": status}
+             for result in load_all(results_folder) if result.lab == lab]
+    return sorted(kept, key=lambda r: r.get("lab", ""))
+
+
 def run_bench(profile: str, names: list[str] | None = None, out_dir: Path = OUT_DIR) -> Path:
     """Run the labs in ``profile``; write ``bench-<profile>-<backend>-<cpu|gpu>.{json,md}`` after each.
 
@@ -123,7 +153,10 @@ def run_bench(profile: str, names: list[str] | None = None, out_dir: Path = OUT_
 
     Rows of labs not run this time are kept from an existing file; a failed lab's rows (what
     it recorded before failing) are kept with ``lab_status: "failed"``, and after the last lab
-    ``SystemExit(1)`` names the failed labs.
+    ``SystemExit(1)`` names the failed labs. A run that is stopped (SIGTERM from ``timeout``
+    at a GPU call's deadline, Ctrl-C) keeps what the lab in progress had recorded, marked
+    ``lab_status: "stopped"``, and ends with ``SystemExit(124)``; even a run killed outright
+    keeps it, as of the last snapshot (every :data:`SNAPSHOT_SECONDS`).
     """
     from nnlab.profiles import get_profile
 
@@ -132,27 +165,56 @@ def run_bench(profile: str, names: list[str] | None = None, out_dir: Path = OUT_
     stem = bench_stem(profile, backend, out_dir)
     rows = _read_rows(stem.with_suffix(".json"))
     failed: list[str] = []
+    stopped = False
+    running: dict[str, Any] = {}  # the lab in progress: name and start time
+    lock = threading.Lock()  # one writer at a time: the loop below or the snapshot thread
+    done = threading.Event()
+
     with tempfile.TemporaryDirectory(prefix="nnlab-bench-") as tmp:
+
+        def snapshots() -> None:
+            while not done.wait(SNAPSHOT_SECONDS):
+                with lock:
+                    if running:
+                        seconds = time.perf_counter() - running["start"]
+                        write_bench(stem, _merged(rows, running["lab"], Path(tmp), seconds, "stopped"))
+
+        writer = threading.Thread(target=snapshots, name="bench-snapshots", daemon=True)
+        writer.start()
         os.environ.update(NNLAB_PROFILE=profile, NNLAB_QUIET="1", NNLAB_RESULTS=tmp)
-        for path in lab_paths(names):
-            print(f"==> {path.stem} ({profile}, {backend})", flush=True)
-            start = time.perf_counter()
-            status = "ok"
-            try:
-                run_lab(path)
-            except Exception as exc:  # keep going: the other labs' numbers are still worth having
-                status = "failed"
-                failed.append(path.stem)
-                message = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))  # the cell's traceback, without colours
-                print(f"    FAILED: {type(exc).__name__}: {message[-3000:]}", flush=True)
-            seconds = time.perf_counter() - start
-            print(f"    {seconds:.0f} s", flush=True)
-            rows = [r for r in rows if r.get("lab") != path.stem]
-            rows += [{**asdict(result), "lab_seconds": round(seconds, 1), "lab_status": status}
-                     for result in load_all(Path(tmp)) if result.lab == path.stem]
-            rows.sort(key=lambda r: r.get("lab", ""))
-            write_bench(stem, rows)
+        try:
+            for path in lab_paths(names):
+                print(f"==> {path.stem} ({profile}, {backend})", flush=True)
+                with lock:
+                    running.update(lab=path.stem, start=time.perf_counter())
+                status = "ok"
+                try:
+                    run_lab(path)
+                except LabStopped as exc:
+                    status, stopped = "stopped", True
+                    print(f"    STOPPED: {exc}; keeping what it recorded so far", flush=True)
+                except Exception as exc:  # keep going: the other labs' numbers are still worth having
+                    status = "failed"
+                    failed.append(path.stem)
+                    message = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))  # the cell's traceback, without colours
+                    print(f"    FAILED: {type(exc).__name__}: {message[-3000:]}", flush=True)
+                except BaseException as exc:  # a signal outside the notebook client's watch (or Ctrl-C)
+                    status, stopped = "stopped", True
+                    print(f"    STOPPED ({type(exc).__name__}): keeping what {path.stem} recorded so far", flush=True)
+                with lock:
+                    seconds = time.perf_counter() - running.pop("start")
+                    running.clear()
+                    rows = _merged(rows, path.stem, Path(tmp), seconds, status)
+                    write_bench(stem, rows)
+                print(f"    {seconds:.0f} s", flush=True)
+                if stopped:
+                    break
+        finally:
+            done.set()
+            writer.join()
     print(f"==> wrote {stem}.json and {stem}.md")
+    if stopped:
+        raise SystemExit(124)
     if failed:
         raise SystemExit(f"labs that failed: {', '.join(failed)} (their other numbers are in {stem}.json)")
     return stem.with_suffix(".json")
@@ -171,7 +233,8 @@ def to_markdown(rows: list[dict]) -> str:
         met = {None: "—", True: "yes", False: "no"}[r.meets_goal]
         best = "—" if r.report_best is None else f"{r.report_best:.4g} ({r.report})"
         goal = "—" if r.goal is None else f"{r.goal:.4g}"
-        seconds = f"{row.get('lab_seconds')}" + (" (lab failed)" if row.get("lab_status") == "failed" else "")
+        status = row.get("lab_status", "ok")
+        seconds = f"{row.get('lab_seconds')}" + ("" if status == "ok" else f" (lab {status})")
         lines.append(f"| {r.lab} | {r.name} | {r.value:.4g} | {best} | {goal} | {met} | {r.profile} | "
                      f"{r.backend} | {r.device} | {seconds} |")
     return "\n".join(lines) + "\n"
