@@ -88,7 +88,7 @@ if (( ${#labs[@]} )); then
     fi
     echo "==> labs ${labs[*]} in the $profile profile ($(left) s left)"
     timeout -k 10 "$(left)" "$PYTHON" -m nnlab bench --profile "$profile" --out "$OUT" "${labs[@]}" || status=$?
-    (( status == 124 )) && echo "==> stopped at the deadline: the labs finished so far are in $OUT/$bench"
+    (( status == 124 )) && echo "==> stopped at the deadline: $OUT/$bench holds the labs finished so far and what the stopped one recorded"
 fi
 echo "==> done in $SECONDS s (status $status); files: $(cd "$OUT" && ls | tr '\n' ' ')"
 exit "$status"
