@@ -75,8 +75,11 @@ def lab_paths(names: list[str] | None = None) -> list[Path]:
     return labs
 
 
-class LabStopped(Exception):
-    """A lab's run was ended by SIGTERM or SIGINT (a deadline, Ctrl-C), not by an error of its own."""
+class LabStopped(BaseException):
+    """A lab's run was ended by SIGTERM or SIGINT (a deadline, Ctrl-C), not by an error of its own.
+
+    A ``BaseException``, like ``KeyboardInterrupt``: a stop is not a failed lab.
+    """
 
 
 def run_lab(path: Path, timeout: int = 3600) -> float:
@@ -190,19 +193,17 @@ def run_bench(profile: str, names: list[str] | None = None, out_dir: Path = OUT_
                 status = "ok"
                 try:
                     run_lab(path)
-                except LabStopped as exc:
-                    status, stopped = "stopped", True
-                    print(f"    STOPPED: {exc}; keeping what it recorded so far", flush=True)
                 except Exception as exc:  # keep going: the other labs' numbers are still worth having
                     status = "failed"
                     failed.append(path.stem)
                     message = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))  # the cell's traceback, without colours
                     print(f"    FAILED: {type(exc).__name__}: {message[-3000:]}", flush=True)
-                except BaseException as exc:  # a signal outside the notebook client's watch (or Ctrl-C)
+                except BaseException as exc:  # LabStopped, or a signal outside the notebook client's watch
                     status, stopped = "stopped", True
-                    print(f"    STOPPED ({type(exc).__name__}): keeping what {path.stem} recorded so far", flush=True)
+                    print(f"    STOPPED ({type(exc).__name__}: {exc}): keeping what {path.stem} recorded so far",
+                          flush=True)
                 with lock:
-                    seconds = time.perf_counter() - running.pop("start")
+                    seconds = time.perf_counter() - running["start"]
                     running.clear()
                     rows = _merged(rows, path.stem, Path(tmp), seconds, status)
                     write_bench(stem, rows)
