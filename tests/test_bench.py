@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from nnlab import bench, results, throughput
+from nnlab import bench, results, throughput, training
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -125,8 +125,10 @@ def test_fast_recipe_is_train_cifar_cnns(monkeypatch):
     assert (fast.batch_size, fast.precision, fast.loss) == (512, "mixed_float16", "sparse_categorical_crossentropy")
     assert isinstance(fast.optimizer, cnn_tools.OneCycle) and fast.optimizer.optimizer == "sgd"
     assert fast.optimizer.total_steps == 24 * 1  # 24 epochs of one batch of 64 images
+    assert fast.steps_per_execution == training.STEPS_PER_EXECUTION > 1
     naive = throughput.naive_recipe(splits)
     assert (naive.batch_size, naive.precision, naive.optimizer) == (32, "float32", "adam")
+    assert naive.steps_per_execution == 1  # Keras's default
 
 
 def test_throughput_command_writes_both_set_ups(tmp_path, monkeypatch):
@@ -148,6 +150,7 @@ def test_throughput_command_writes_both_set_ups(tmp_path, monkeypatch):
     naive, fast = report["setups"]
     assert (naive["setup"], naive["batch_size"], naive["optimizer"]) == ("naive", 32, "Adam")
     assert (fast["setup"], fast["batch_size"], fast["optimizer"]) == ("fast", 16, "SGD")
+    assert (naive["steps_per_execution"], fast["steps_per_execution"]) == (1, training.STEPS_PER_EXECUTION)
     for s in (naive, fast):
         assert s["steps"] == 2 and s["images"] == 2 * s["batch_size"]
         assert s["images_per_second"] > 0 and s["seconds"] > 0 and s["warmup_seconds"] > 0 and s["params"] > 0

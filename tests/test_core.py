@@ -110,6 +110,28 @@ def test_train_caches_and_reloads(tmp_path, monkeypatch):
     assert not [p for p in training.runs_dir().iterdir() if p.name.startswith(".tmp-")]
 
 
+def test_steps_per_execution_changes_speed_not_numbers(tmp_path, monkeypatch):
+    monkeypatch.setenv("NNLAB_DATA", str(tmp_path))
+    monkeypatch.setenv("NNLAB_QUIET", "1")
+    import keras
+
+    from nnlab import models, training
+
+    splits = _toy_splits()
+    build = lambda: models.mlp(splits.input_shape, hidden=(8,), n_outputs=2)  # noqa: E731
+    # 128 training images in batches of 10: 13 steps an epoch, so 3 steps per call leaves a remainder
+    runs = {per_call: training.train(build, splits, name="toy", epochs=3, batch_size=10, cache=False,
+                                     steps_per_execution=per_call)
+            for per_call in (1, 3)}
+    assert runs[3].model.steps_per_execution == 3 and runs[1].model.steps_per_execution == 1
+    steps = [int(keras.ops.convert_to_numpy(runs[k].model.optimizer.iterations)) for k in (1, 3)]
+    assert steps == [3 * 13, 3 * 13]
+    for metric, values in runs[1].history.items():
+        np.testing.assert_allclose(runs[3].history[metric], values, rtol=1e-5, err_msg=metric)
+    with pytest.raises(ValueError, match="steps_per_execution"):
+        training.train(build, splits, name="toy", epochs=1, steps_per_execution=0)
+
+
 def test_param_table_matches_keras_count():
     from nnlab import models
 

@@ -34,7 +34,7 @@ import pandas as pd
 
 from nnlab import knobs, models
 from nnlab.splits import Splits
-from nnlab.training import source_hash
+from nnlab.training import STEPS_PER_EXECUTION, source_hash
 
 
 def mlp_params(n_inputs: int, hidden: Sequence[int], n_outputs: int) -> int:
@@ -139,7 +139,7 @@ def budgeted_mlp_builder(
         if n_params not in budget:
             raise keras_tuner.errors.FailedTrialError(f"{n_params:,} parameters is outside {budget}")
         model.compile(optimizer=knobs.optimizer("adam", lr), loss="sparse_categorical_crossentropy",
-                      metrics=["accuracy"])
+                      metrics=["accuracy"], steps_per_execution=STEPS_PER_EXECUTION)
         return model
 
     return build

@@ -10,7 +10,8 @@ in-memory NumPy arrays, through ``model.fit``:
 - **fast**: exactly what :func:`nnlab.cnn_tools.train_cifar_cnn` builds for lab 5c's full
   profile (mixed precision on a GPU via :func:`~nnlab.cnn_tools.precision_policy`, batches of
   512, SGD with Nesterov momentum and the :class:`~nnlab.cnn_tools.OneCycle` schedule), with the
-  train step compiled (``jit_compile=True`` where the backend allows it: JAX and TensorFlow).
+  train step compiled (``jit_compile=True`` where the backend allows it: JAX and TensorFlow) and
+  :data:`nnlab.training.STEPS_PER_EXECUTION` steps per call into it, as every nnlab run has.
 
 The recipe is not copied here: :func:`fast_recipe` calls ``train_cifar_cnn`` with the
 trainer swapped for a recorder, so the model builder, optimizer, loss and batch size are the
@@ -61,6 +62,7 @@ class Recipe:
     batch_size: int
     precision: str
     description: str
+    steps_per_execution: int = 1
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class Measurement:
     batch_size: int
     precision: str
     jit_compile: bool
+    steps_per_execution: int
     optimizer: str
     params: int
     warmup_steps: int
@@ -115,12 +118,15 @@ def _cifar_recipe(splits: Any, *, width: int, epochs: int, batch_size: int, prec
 def fast_recipe(splits: Any, *, width: int = FULL_RECIPE["width"], epochs: int = FULL_RECIPE["epochs"],
                 batch_size: int = FULL_RECIPE["batch_size"]) -> Recipe:
     """Lab 5c's CNN recipe as :func:`nnlab.cnn_tools.train_cifar_cnn` builds it (precision ``auto``)."""
+    from nnlab.training import STEPS_PER_EXECUTION
+
     calls = _cifar_recipe(splits, width=width, epochs=epochs, batch_size=batch_size, precision="auto")
     precision = calls["config"]["precision"]
+    per_call = calls.get("steps_per_execution", STEPS_PER_EXECUTION)
     return Recipe(build=calls["build"], optimizer=calls["optimizer"], loss=calls["loss"],
-                  batch_size=calls["batch_size"], precision=precision,
+                  batch_size=calls["batch_size"], precision=precision, steps_per_execution=per_call,
                   description=(f"train_cifar_cnn: {precision}, batch {calls['batch_size']}, "
-                               f"{calls['config']['optimizer']}, compiled step"))
+                               f"{calls['config']['optimizer']}, compiled step, {per_call} steps per call"))
 
 
 def naive_recipe(splits: Any, *, width: int = FULL_RECIPE["width"]) -> Recipe:
@@ -163,7 +169,8 @@ def measure(name: str, recipe: Recipe, x: np.ndarray, y: np.ndarray, *, steps: i
     set_seed(seed)
     model = recipe.build()
     optimizer = recipe.optimizer if isinstance(recipe.optimizer, str) else recipe.optimizer()
-    model.compile(optimizer=optimizer, loss=recipe.loss, metrics=["accuracy"], jit_compile=jit_compile)
+    model.compile(optimizer=optimizer, loss=recipe.loss, metrics=["accuracy"], jit_compile=jit_compile,
+                  steps_per_execution=recipe.steps_per_execution)
     batch = recipe.batch_size
     x_warm, y_warm = _timed_copy(x, y, warmup_steps * batch)
     start = time.perf_counter()
@@ -177,7 +184,8 @@ def measure(name: str, recipe: Recipe, x: np.ndarray, y: np.ndarray, *, steps: i
     seconds = time.perf_counter() - start
     result = Measurement(
         setup=name, description=recipe.description, batch_size=batch, precision=recipe.precision,
-        jit_compile=bool(model.jit_compile), optimizer=type(model.optimizer).__name__,
+        jit_compile=bool(model.jit_compile), steps_per_execution=recipe.steps_per_execution,
+        optimizer=type(model.optimizer).__name__,
         params=int(model.count_params()), warmup_steps=warmup_steps, warmup_seconds=round(warmup_seconds, 3),
         steps=steps, images=steps * batch, seconds=round(seconds, 3),
         images_per_second=round(steps * batch / seconds, 1), step_ms=round(1000 * seconds / steps, 3),
