@@ -543,7 +543,8 @@ def train_cifar_cnn(
     The recipe: pad-and-crop + flip augmentation inside the model, batch norm, SGD with Nesterov
     momentum, a one-cycle learning rate (peak ``0.4·batch_size/512`` unless ``peak_lr`` is given),
     L2 on kernels, large batches, and ``mixed_float16`` on a GPU (``precision="auto"``). Data stay
-    in memory and the train step is compiled (Keras's default), so there is no per-batch Python.
+    in memory and the train step is compiled (Keras's default) and run 32 steps per call
+    (:data:`nnlab.training.STEPS_PER_EXECUTION`), so Keras comes back to Python once every 32 batches.
     ``binary=True`` trains one sigmoid unit with binary cross-entropy (labels 0/1).
     Goes through :func:`nnlab.training.train`, so an unchanged run is reloaded from the cache.
     """
