@@ -121,8 +121,9 @@ fig = plots.learning_curves({"MLP": mlp_plain, "MLP + shifts/flips": mlp_aug}, t
 #   a global max-pool and one dense layer instead of a large flatten;
 # - **batch normalization** after every conv, so a high learning rate is safe;
 # - **augmentation** inside the model: shifts of up to 4 pixels and left–right flips, written
-#   with `keras.ops` alone so the whole training step stays compiled (Keras's
-#   `RandomTranslation` cannot be compiled with XLA);
+#   with `keras.ops` alone so the whole training step stays compiled on every backend (Keras's
+#   `RandomTranslation` cannot be compiled with TensorFlow's XLA; `nnlab.cnn_tools.augmentation`
+#   lets it compile on JAX only);
 # - **a one-cycle learning rate**: a linear warm-up to a high peak, then a cosine decay to zero;
 #   SGD with Nesterov momentum and an L2 penalty of $2.5\cdot10^{-4}$ (a weight decay of
 #   $5\cdot10^{-4}$);

@@ -110,6 +110,20 @@ def test_augmentation_layers_are_identity_at_inference():
     assert mlp.output_shape == (None, 10)
 
 
+def test_augmentation_compiles_with_the_train_step_on_jax():
+    aug = ct.augmentation(flip="horizontal", translate=0.1, rotate=0.05, zoom=0.1, contrast=0.1)
+    model = models.cnn((16, 16, 3), (4,), augmentation=aug, n_outputs=3)
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    on_jax = keras.backend.backend() == "jax"
+    # Keras's own flags say False for translation, rotation and zoom (TensorFlow's XLA cannot
+    # compile them); nnlab lifts them on JAX only, where the transform is traceable jax.numpy
+    assert [a.supports_jit for a in aug] == [True, on_jax, on_jax, on_jax, True]
+    assert model.jit_compile is on_jax  # "auto" resolves to a compiled step on JAX only
+    x = np.random.default_rng(0).random((8, 16, 16, 3), dtype=np.float32)
+    loss = model.fit(x, np.arange(8) % 3, batch_size=4, epochs=1, verbose=0).history["loss"][-1]
+    assert np.isfinite(loss)  # the compiled step traced the random transforms and trained
+
+
 def test_feature_maps_and_weights():
     model = models.cnn((12, 12, 1), (3, 5), dense=(4,))
     maps = ct.feature_maps(model, np.zeros((12, 12, 1), np.float32) + 0.5)
