@@ -132,6 +132,29 @@ def test_steps_per_execution_changes_speed_not_numbers(tmp_path, monkeypatch):
         training.train(build, splits, name="toy", epochs=1, steps_per_execution=0)
 
 
+def test_train_warns_when_jax_would_run_uncompiled(tmp_path, monkeypatch):
+    monkeypatch.setenv("NNLAB_DATA", str(tmp_path))
+    monkeypatch.setenv("NNLAB_QUIET", "1")
+    import warnings
+
+    import keras
+
+    from nnlab import models, training
+
+    splits = _toy_splits()
+
+    def build():
+        model = models.mlp(splits.input_shape, hidden=(8,), n_outputs=2)
+        model.layers[-1].supports_jit = False  # what Keras's RandomTranslation says of itself
+        return model
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        training.train(build, splits, name="toy", epochs=1, cache=False)
+    uncompiled = [w for w in caught if "uncompiled on JAX" in str(w.message)]
+    assert len(uncompiled) == (1 if keras.backend.backend() == "jax" else 0)
+
+
 def test_param_table_matches_keras_count():
     from nnlab import models
 

@@ -164,6 +164,7 @@ def train(
         model = build()
         opt = keras.optimizers.get(optimizer) if isinstance(optimizer, str) else optimizer()
         model.compile(optimizer=opt, loss=loss, metrics=list(metrics), steps_per_execution=steps_per_execution)
+        _warn_if_uncompiled(model, name)
         return model
 
     model = fresh_model()
@@ -195,6 +196,20 @@ def train(
     if cache:
         _save_run(folder, run, model if keep_model else None)
     return run
+
+
+def _warn_if_uncompiled(model: keras.Model, name: str) -> None:
+    """Warn when Keras will run a model's train step uncompiled on JAX (op by op: slow, worst on a GPU).
+
+    Keras does so when any layer says ``supports_jit = False``; on TensorFlow, uncompiled is
+    Keras's normal choice on a CPU, so only JAX is checked.
+    """
+    if keras.backend.backend() != "jax" or model.jit_compile:
+        return
+    blockers = sorted({type(layer).__name__ for layer in model._flatten_layers() if not layer.supports_jit})
+    warnings.warn(f"{name}: Keras will train this model uncompiled on JAX, one operation at a time "
+                  f"(layers not marked compilable: {', '.join(blockers) or 'none'}); see "
+                  "nnlab.cnn_tools.compilable_on_jax", stacklevel=3)
 
 
 def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int = 512) -> dict[str, float]:
