@@ -155,6 +155,39 @@ def test_train_warns_when_jax_would_run_uncompiled(tmp_path, monkeypatch):
     assert len(uncompiled) == (1 if keras.backend.backend() == "jax" else 0)
 
 
+def test_ieee_float32_turns_tf32_off_and_respects_the_user(monkeypatch):
+    import keras
+
+    from nnlab.seeding import ieee_float32
+
+    backend = keras.backend.backend()
+    monkeypatch.delenv("NVIDIA_TF32_OVERRIDE", raising=False)
+    monkeypatch.delenv("JAX_DEFAULT_MATMUL_PRECISION", raising=False)
+    if backend == "jax":
+        import jax
+
+        before = jax.config.jax_default_matmul_precision
+        try:
+            assert ieee_float32() == "float32 products in full float32 (no TF32)"
+            assert jax.config.jax_default_matmul_precision == "highest"
+            jax.config.update("jax_default_matmul_precision", None)
+            monkeypatch.setenv("JAX_DEFAULT_MATMUL_PRECISION", "tensorfloat32")
+            assert "left as" in ieee_float32() and jax.config.jax_default_matmul_precision is None
+        finally:
+            jax.config.update("jax_default_matmul_precision", before)
+    elif backend == "tensorflow":
+        import tensorflow as tf
+
+        before = tf.config.experimental.tensor_float_32_execution_enabled()
+        try:
+            ieee_float32()
+            assert not tf.config.experimental.tensor_float_32_execution_enabled()
+        finally:
+            tf.config.experimental.enable_tensor_float_32_execution(before)
+    monkeypatch.setenv("NVIDIA_TF32_OVERRIDE", "1")
+    assert ieee_float32().startswith("left as NVIDIA_TF32_OVERRIDE=1")
+
+
 def test_param_table_matches_keras_count():
     from nnlab import models
 
