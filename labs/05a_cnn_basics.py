@@ -67,7 +67,10 @@ EPOCHS = {  # the runs that set the headline numbers
     "report-001 CNN": profile.pick(smoke=1, quick=2, full=10),
     "tiny CNN": profile.pick(smoke=1, quick=4, full=40),
     "MNIST CNN": profile.pick(smoke=1, quick=2, full=20),
-    "Fashion CNN": profile.pick(smoke=1, quick=2, full=30),
+    # a CPU probe of this recipe with a 10-epoch schedule reached test .925 (val .936), still
+    # underfitting (train accuracy below validation); the goal is .935, and 50 epochs cost a GPU
+    # about a minute
+    "Fashion CNN": profile.pick(smoke=1, quick=2, full=50),
 }
 print(f"sweeps: {SWEEP_TRAIN or 'all'} training images, {SWEEP_EPOCHS} epoch(s); headline runs: {EPOCHS}")
 
