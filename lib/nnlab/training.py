@@ -164,7 +164,6 @@ def train(
         model = build()
         opt = keras.optimizers.get(optimizer) if isinstance(optimizer, str) else optimizer()
         model.compile(optimizer=opt, loss=loss, metrics=list(metrics), steps_per_execution=steps_per_execution)
-        _warn_if_uncompiled(model, name)
         return model
 
     model = fresh_model()
@@ -179,6 +178,7 @@ def train(
     board = _tensorboard_callback(name)
     if board is not None:
         cbs.append(board)
+    _warn_if_uncompiled(model, name)
     start = time.perf_counter()
     hist = model.fit(
         splits.x_train,
@@ -209,7 +209,7 @@ def _warn_if_uncompiled(model: keras.Model, name: str) -> None:
     blockers = sorted({type(layer).__name__ for layer in model._flatten_layers() if not layer.supports_jit})
     warnings.warn(f"{name}: Keras will train this model uncompiled on JAX, one operation at a time "
                   f"(layers not marked compilable: {', '.join(blockers) or 'none'}); see "
-                  "nnlab.cnn_tools.compilable_on_jax", stacklevel=3)
+                  "nnlab.cnn_tools.compilable_on_jax", stacklevel=3)  # the caller of train()
 
 
 def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int = 512) -> dict[str, float]:
