@@ -18,7 +18,8 @@
 # Environment: OUT (where results go; the device sets it), KIT (.device), PYTHON (python3),
 # SITE (/tmp/site), NNLAB_DATA (/tmp/nnlab-data), DEADLINE_S (seconds after which the bench is
 # stopped, default 560: a device command may run 600), THROUGHPUT_ARGS (extra arguments of the
-# throughput measurement, e.g. "--steps 500").
+# throughput measurement, e.g. "--steps 500"), JAX_CACHE (JAX's persistent compilation cache for
+# the labs; default: a new empty folder each call, so every call's times include its compiling).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,7 +29,7 @@ while (( $# )); do
         --throughput) throughput=1 ;;
         --fresh) fresh=1 ;;
         --profile) profile=$2; shift ;;
-        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
         *) labs+=("$1") ;;
     esac
     shift
@@ -39,6 +40,7 @@ KIT=${KIT:-.device}
 PYTHON=${PYTHON:-python3}
 SITE=${SITE:-/tmp/site}
 DEADLINE_S=${DEADLINE_S:-560}
+JAX_CACHE=${JAX_CACHE:-$(mktemp -d /tmp/nnlab-jax-cache.XXXXXX)}  # a new one each call unless given
 mkdir -p "$OUT"
 exec > >(tee -a "$OUT/device-run.log") 2>&1
 
@@ -86,8 +88,14 @@ if (( ${#labs[@]} )); then
         echo "==> continuing benchmarks/$bench (its other labs' rows are kept)"
         cp "benchmarks/$bench" "$OUT/$bench"
     fi
-    echo "==> labs ${labs[*]} in the $profile profile ($(left) s left)"
-    timeout -k 10 "$(left)" "$PYTHON" -m nnlab bench --profile "$profile" --out "$OUT" "${labs[@]}" || status=$?
+    echo "==> labs ${labs[*]} in the $profile profile ($(left) s left; JAX compilation cache $JAX_CACHE)"
+    # JAX's persistent compilation cache, for the labs only: a model compiled once (same layers,
+    # shapes and constants, e.g. lab 4's network on permuted and unpermuted pixels, or the same MLP
+    # in labs 1-3) is loaded instead of compiled again, also across the labs of one call. The
+    # throughput measurement above runs without it, so lab 5c's CNN compiles its own train step
+    # and the time it reports is what a first run costs.
+    JAX_COMPILATION_CACHE_DIR="$JAX_CACHE" JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0 \
+        timeout -k 10 "$(left)" "$PYTHON" -m nnlab bench --profile "$profile" --out "$OUT" "${labs[@]}" || status=$?
     (( status == 124 )) && echo "==> stopped at the deadline: $OUT/$bench holds the labs finished so far and what the stopped one recorded"
 fi
 echo "==> done in $SECONDS s (status $status); files: $(cd "$OUT" && ls | tr '\n' ' ')"

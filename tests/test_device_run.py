@@ -1,0 +1,88 @@
+"""Tests of ``benchmarks/device_run.sh``, the script a rare GPU session runs once: its plumbing,
+checked here with a stand-in for Python that records how it was called (no GPU, no wheels)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = REPO / "benchmarks" / "device_run.sh"
+
+# Stands in for python3: records each call with the environment the script gave it, answers the
+# environment check (a script on stdin), and for `-m nnlab bench` writes the file a bench writes.
+FAKE_PYTHON = r"""#!/usr/bin/env bash
+if [ "$1" = "-" ]; then cat >/dev/null; echo "environment ok"; exit 0; fi
+echo "$* | cache=${JAX_COMPILATION_CACHE_DIR:-none} min=${JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS:-none} backend=$KERAS_BACKEND data=$NNLAB_DATA local=${NNLAB_LOCAL_DIR:-none}" >> "$CALLS"
+if [ "$1 $2 $3" = "-m nnlab bench" ]; then
+    out=$(echo "$*" | sed -E 's/.*--out ([^ ]+).*/\1/')
+    case "$*" in
+        *--throughput*) echo '{}' > "$out/throughput-jax-gpu-fake.json" ;;
+        *) echo '[]' > "$out/bench-full-jax-gpu.json" ;;
+    esac
+    exit "${BENCH_STATUS:-0}"
+fi
+exit 0
+"""
+
+
+@pytest.fixture()
+def kit(tmp_path: Path) -> dict[str, str]:
+    """A fake ``.device`` kit, a fake python3 and the environment ``device_run.sh`` reads."""
+    for folder, name in (("wheels", "fake-0.1-py3-none-any.whl"), ("data-mnist", "mnist.npz"),
+                         ("data-cifar", "cifar10-jpeg.tar.gz")):
+        (tmp_path / "kit" / folder).mkdir(parents=True)
+        (tmp_path / "kit" / folder / name).write_bytes(b"x")
+    python = tmp_path / "python3"
+    python.write_text(FAKE_PYTHON)
+    python.chmod(0o755)
+    return {**{k: v for k, v in os.environ.items() if not k.startswith(("JAX_", "NNLAB_"))},
+            "KIT": str(tmp_path / "kit"), "PYTHON": str(python), "OUT": str(tmp_path / "out"),
+            "SITE": str(tmp_path / "site"), "NNLAB_DATA": str(tmp_path / "data"), "CALLS": str(tmp_path / "calls"),
+            "JAX_CACHE": str(tmp_path / "jax-cache")}
+
+
+def _run(env: dict[str, str], *args: str) -> tuple[subprocess.CompletedProcess, list[str]]:
+    proc = subprocess.run(["bash", str(SCRIPT), *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=60)
+    calls = Path(env["CALLS"]).read_text().splitlines() if Path(env["CALLS"]).exists() else []
+    return proc, calls
+
+
+@pytest.mark.skipif(shutil.which("timeout") is None, reason="needs coreutils' timeout, as the device has")
+def test_device_run_measures_throughput_without_and_labs_with_the_compilation_cache(kit):
+    proc, calls = _run(kit, "--throughput", "05c", "06")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    pip, throughput, labs = calls
+    assert pip.startswith("-m pip install") and "--no-index" in pip and "--target " + kit["SITE"] in pip
+    # the throughput run compiles for itself, so lab 5c's CNN is not handed a compiled train step
+    assert throughput.startswith("-m nnlab bench --throughput --out " + kit["OUT"]) and "cache=none" in throughput
+    assert labs.startswith("-m nnlab bench --profile full --out " + kit["OUT"] + " 05c 06")
+    assert f"cache={kit['JAX_CACHE']} min=0" in labs
+    assert "backend=jax" in labs and f"data={kit['NNLAB_DATA']}" in labs and "data-cifar" in labs
+    assert (Path(kit["NNLAB_DATA"]) / "mnist.npz").exists()  # the carried MNIST file, copied into the cache
+    out = sorted(p.name for p in Path(kit["OUT"]).iterdir())
+    assert out == ["bench-full-jax-gpu.json", "device-run.log", "throughput-jax-gpu-fake.json"]
+    assert "done in" in (Path(kit["OUT"]) / "device-run.log").read_text()
+
+
+@pytest.mark.skipif(shutil.which("timeout") is None, reason="needs coreutils' timeout, as the device has")
+def test_device_run_reports_a_bench_stopped_at_the_deadline(kit):
+    env = {k: v for k, v in kit.items() if k != "JAX_CACHE"}
+    proc, calls = _run({**env, "BENCH_STATUS": "124"}, "--profile", "quick", "01")
+    assert proc.returncode == 124
+    assert len(calls) == 2 and "--profile quick" in calls[1]  # no throughput without --throughput
+    assert "stopped at the deadline" in proc.stdout
+    # without JAX_CACHE, each call compiles into a new, empty cache folder
+    cache = Path(calls[1].split("cache=")[1].split()[0])
+    assert cache.name.startswith("nnlab-jax-cache.") and cache.is_dir() and not any(cache.iterdir())
+    cache.rmdir()
+
+
+def test_device_run_stops_when_the_wheels_do_not_install(kit):
+    (Path(kit["PYTHON"])).write_text("#!/usr/bin/env bash\nexit 1\n")
+    proc, _ = _run(kit, "01")
+    assert proc.returncode == 1 and "installing the wheels failed" in proc.stdout
