@@ -18,7 +18,6 @@ ifneq ($(wildcard ../shared/datasets/cifar10-jpeg.tar.gz),)
 export NNLAB_MIRROR_DIR ?= $(abspath ../shared/datasets)
 endif
 export TF_CPP_MIN_LOG_LEVEL ?= 2
-export TF_ENABLE_ONEDNN_OPTS ?= 0
 export PYTHONDONTWRITEBYTECODE := 1
 
 DATASETS ?= mnist fashion_mnist cifar10
