@@ -40,7 +40,6 @@ KIT=${KIT:-.device}
 PYTHON=${PYTHON:-python3}
 SITE=${SITE:-/tmp/site}
 DEADLINE_S=${DEADLINE_S:-560}
-JAX_CACHE=${JAX_CACHE:-$(mktemp -d /tmp/nnlab-jax-cache.XXXXXX)}  # a new one each call unless given
 mkdir -p "$OUT"
 exec > >(tee -a "$OUT/device-run.log") 2>&1
 
@@ -88,6 +87,7 @@ if (( ${#labs[@]} )); then
         echo "==> continuing benchmarks/$bench (its other labs' rows are kept)"
         cp "benchmarks/$bench" "$OUT/$bench"
     fi
+    JAX_CACHE=${JAX_CACHE:-$(mktemp -d /tmp/nnlab-jax-cache.XXXXXX)}  # a new one each call unless given
     echo "==> labs ${labs[*]} in the $profile profile ($(left) s left; JAX compilation cache $JAX_CACHE)"
     # JAX's persistent compilation cache, for the labs only: a model compiled once (same layers,
     # shapes and constants, e.g. lab 4's network on permuted and unpermuted pixels, or the same MLP
