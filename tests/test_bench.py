@@ -100,6 +100,60 @@ def test_bench_stopped_at_a_deadline_keeps_the_lab_in_progress(tmp_path, monkeyp
     assert "(lab stopped)" in (out / "bench-smoke-tensorflow-cpu.md").read_text()
 
 
+def test_bench_keeps_rows_that_a_concurrent_bench_writes_meanwhile(tmp_path, monkeypatch):
+    """Two bench processes on one file (device_run.sh --parallel): each write re-reads the file,
+    so a lab finished by the other process while this one ran is not overwritten."""
+    out = tmp_path / "benchmarks"
+    labs = _fake_labs(tmp_path, ["01_a", "02_b"])
+    other = tmp_path / "other-results"
+    monkeypatch.setenv("NNLAB_RESULTS", str(other))
+    results.record("05_other", "accuracy", 0.7, unit="accuracy")  # what the other process's lab recorded
+
+    def fake_run_lab(path: Path, timeout: int = 3600) -> float:
+        monkeypatch.setattr(results, "_STARTED", set())
+        results.record(path.stem, "accuracy", 0.9, unit="accuracy")
+        if path.stem == "01_a":  # meanwhile, the other process finishes its lab
+            bench.record_lab(bench.bench_stem("smoke", "tensorflow", out), "05_other", other, 3.0, "ok")
+        return 0.0
+
+    monkeypatch.setattr(bench, "lab_paths", lambda names=None: labs)
+    monkeypatch.setattr(bench, "run_lab", fake_run_lab)
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    monkeypatch.setattr(results, "_device", lambda: "CPU (x86_64, 2 cores)")
+    bench.run_bench("smoke", out_dir=out, concurrent=2)
+    rows = json.loads((out / "bench-smoke-tensorflow-cpu.json").read_text())
+    assert [(r["lab"], r["value"], r.get("lab_concurrent")) for r in rows] == [
+        ("01_a", 0.9, 2), ("02_b", 0.9, 2), ("05_other", 0.7, None)]
+
+
+RECORD_MANY = """
+import sys
+from pathlib import Path
+from nnlab.bench import record_lab
+stem, lab, folder = sys.argv[1:]
+for _ in range(25):
+    record_lab(Path(stem), lab, Path(folder), 1.0, "ok")
+"""
+
+
+def test_record_lab_from_several_processes_at_once_loses_no_lab(tmp_path, monkeypatch):
+    import os
+    import subprocess
+
+    stem = tmp_path / "out" / "bench-full-jax-gpu"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "lib"), os.environ.get("PYTHONPATH", "")])}
+    jobs = []
+    for i in range(4):
+        folder = tmp_path / f"results-{i}"
+        monkeypatch.setenv("NNLAB_RESULTS", str(folder))
+        results.record(f"0{i}_lab", "accuracy", i / 10, unit="accuracy")
+        jobs.append(subprocess.Popen([sys.executable, "-c", RECORD_MANY, str(stem), f"0{i}_lab", str(folder)], env=env))
+    assert [job.wait(60) for job in jobs] == [0, 0, 0, 0]
+    rows = json.loads(stem.with_suffix(".json").read_text())
+    assert [(r["lab"], r["value"]) for r in rows] == [(f"0{i}_lab", i / 10) for i in range(4)]
+    assert sorted(p.name for p in stem.parent.iterdir()) == ["bench-full-jax-gpu.json", "bench-full-jax-gpu.md"]
+
+
 def test_bench_file_name_says_cpu_or_gpu(tmp_path, monkeypatch):
     """A CPU run and a GPU run of one profile and backend never continue each other's file."""
     monkeypatch.setattr(results, "_device", lambda: "GPU")
@@ -180,7 +234,10 @@ def test_results_page_says_when_there_is_no_benchmark_file(tmp_path):
 def test_results_page_lists_benchmark_files(tmp_path):
     row = {**results.Result("05c_cifar10", "CNN test accuracy", 0.93, "accuracy", 0.712, "Report 003", 0.9, True,
                             "full", "jax", "GPU", "2026-11-20").__dict__, "lab_seconds": 120.5, "lab_status": "ok"}
-    (tmp_path / "bench-full-jax-gpu.json").write_text(json.dumps([row]))
+    shared = {**row, "lab": "06_tell_the_time", "name": "hard clocks, mean error", "value": 0.8, "unit": "min",
+              "report_best": None, "goal": 1.0, "higher_is_better": False, "lab_seconds": 301.0,
+              "lab_status": "stopped", "lab_concurrent": 3}
+    (tmp_path / "bench-full-jax-gpu.json").write_text(json.dumps([row, shared]))
     (tmp_path / "bench-broken.json").write_text("{not json")
     setup = {"images_per_second": 1000.0, "precision": "float32", "batch_size": 32}
     (tmp_path / "throughput-jax-gpu-nvidia-h100.json").write_text(json.dumps({
@@ -191,9 +248,13 @@ def test_results_page_lists_benchmark_files(tmp_path):
     benches, throughputs = bench.benchmark_files(tmp_path)
     assert [b.path.name for b in benches] == ["bench-full-jax-gpu.json"] and len(throughputs) == 1
     assert benches[0].labs() == [{"lab": "05c_cifar10", "results": 1, "met": 1, "goals": 1, "seconds": 120.5,
-                                  "status": "ok"}]
+                                  "status": "ok"},
+                                 {"lab": "06_tell_the_time", "results": 1, "met": 1, "goals": 1, "seconds": 301.0,
+                                  "status": "stopped"}]
     text = _text(_book_extension().benchmark_nodes(tmp_path))
-    for expected in ("bench-full-jax-gpu.json", "GPU", "jax", "full", "2026-11-20", "1 of 1", "120", "93.00 %",
+    assert "301.0 (lab stopped; 3 jobs at once)" in text  # a lab that shared the GPU says so beside its seconds
+    assert "301.0 (lab stopped; 3 jobs at once)" in bench.to_markdown(benches[0].rows)
+    for expected in ("bench-full-jax-gpu.json", "GPU", "jax", "full", "2026-11-20", "2 of 2", "120", "93.00 %",
                      "throughput-jax-gpu-nvidia-h100.json", "GPU (NVIDIA H100)", "12,500", "12.5×", "mixed_float16"):
         assert expected in text, expected
     assert "No benchmark file yet" not in text

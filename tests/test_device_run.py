@@ -3,9 +3,11 @@ checked here with a stand-in for Python that records how it was called (no GPU, 
 
 from __future__ import annotations
 
+import lzma
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,16 +16,19 @@ REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "benchmarks" / "device_run.sh"
 
 # Stands in for python3: records each call with the environment the script gave it, answers the
-# environment check (a script on stdin), and for `-m nnlab bench` writes the file a bench writes.
+# environment check (a script on stdin), runs `-c` one-liners (unpacking data) with the real Python,
+# and for `-m nnlab bench` writes the file a bench writes; a bench that runs $STOP_LAB exits 124.
 FAKE_PYTHON = r"""#!/usr/bin/env bash
 if [ "$1" = "-" ]; then cat >/dev/null; echo "environment ok"; exit 0; fi
-echo "$* | cache=${JAX_COMPILATION_CACHE_DIR:-none} min=${JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS:-none} backend=$KERAS_BACKEND data=$NNLAB_DATA local=${NNLAB_LOCAL_DIR:-none}" >> "$CALLS"
+if [ "$1" = "-c" ]; then exec REAL_PYTHON "$@"; fi
+echo "$* | cache=${JAX_COMPILATION_CACHE_DIR:-none} min=${JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS:-none} backend=$KERAS_BACKEND data=$NNLAB_DATA local=${NNLAB_LOCAL_DIR:-none} prealloc=${XLA_PYTHON_CLIENT_PREALLOCATE:-unset}" >> "$CALLS"
 if [ "$1 $2 $3" = "-m nnlab bench" ]; then
     out=$(echo "$*" | sed -E 's/.*--out ([^ ]+).*/\1/')
     case "$*" in
         *--throughput*) echo '{}' > "$out/throughput-jax-gpu-fake.json" ;;
-        *) echo '[]' > "$out/bench-full-jax-gpu.json" ;;
+        *) echo '[]' > "$out/bench-full-jax-gpu.json"; echo "bench ran $*" ;;
     esac
+    case "$* " in *" ${STOP_LAB:-none} "*) exit 124 ;; esac
     exit "${BENCH_STATUS:-0}"
 fi
 exit 0
@@ -38,7 +43,7 @@ def kit(tmp_path: Path) -> dict[str, str]:
         (tmp_path / "kit" / folder).mkdir(parents=True)
         (tmp_path / "kit" / folder / name).write_bytes(b"x")
     python = tmp_path / "python3"
-    python.write_text(FAKE_PYTHON)
+    python.write_text(FAKE_PYTHON.replace("REAL_PYTHON", sys.executable))
     python.chmod(0o755)
     return {**{k: v for k, v in os.environ.items() if not k.startswith(("JAX_", "NNLAB_"))},
             "KIT": str(tmp_path / "kit"), "PYTHON": str(python), "OUT": str(tmp_path / "out"),
@@ -86,3 +91,37 @@ def test_device_run_stops_when_the_wheels_do_not_install(kit):
     (Path(kit["PYTHON"])).write_text("#!/usr/bin/env bash\nexit 1\n")
     proc, _ = _run(kit, "01")
     assert proc.returncode == 1 and "installing the wheels failed" in proc.stdout
+
+
+@pytest.mark.skipif(shutil.which("timeout") is None, reason="needs coreutils' timeout, as the device has")
+def test_device_run_runs_alone_then_parallel_jobs_each_with_its_own_cache(kit):
+    proc, calls = _run({**kit, "STOP_LAB": "06"}, "--throughput", "--alone", "05c", "--parallel", "06", "01,02")
+    assert proc.returncode == 124, proc.stdout + proc.stderr  # job 06 stopped at the deadline, the other ran
+    assert "stopped at the deadline" in proc.stdout
+    pip, throughput, alone, *jobs = calls
+    assert "--throughput" in throughput and "cache=none" in throughput
+    # lab 5c alone, after the throughput and before the jobs, with the whole GPU's memory as usual
+    assert alone.startswith(f"-m nnlab bench --profile full --out {kit['OUT']} 05c |")
+    assert f"cache={kit['JAX_CACHE']} " in alone and "prealloc=unset" in alone
+    jobs.sort()
+    assert [job.split(" | ")[0].split(kit["OUT"] + " ")[1] for job in jobs] == ["--concurrent 2 01 02", "--concurrent 2 06"]
+    assert f"cache={kit['JAX_CACHE']}/job-01-02 " in jobs[0] and f"cache={kit['JAX_CACHE']}/job-06 " in jobs[1]
+    assert all("prealloc=false" in job and "min=0" in job for job in jobs)
+    log = (Path(kit["OUT"]) / "device-run.log").read_text()
+    assert "[01,02] bench ran" in log and "[06] bench ran" in log  # each job's lines say whose they are
+
+
+def test_device_run_unpacks_xz_compressed_data_into_the_cache(kit):
+    packed = Path(kit["KIT"]) / "data-mnist"
+    (packed / "mnist.npz").unlink()
+    (packed / "fashion_mnist.npz.xz").write_bytes(lzma.compress(b"fashion arrays"))
+    proc, _ = _run(kit, "--profile", "smoke", "01")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    data = Path(kit["NNLAB_DATA"])
+    assert (data / "fashion_mnist.npz").read_bytes() == b"fashion arrays"
+    assert sorted(p.name for p in data.iterdir()) == ["fashion_mnist.npz"]  # nothing half-written left
+
+
+def test_device_run_rejects_an_unknown_option(kit):
+    proc, calls = _run(kit, "--paralel", "01")
+    assert proc.returncode == 2 and "unknown option --paralel" in proc.stderr and calls == []

@@ -184,7 +184,7 @@ def benchmark_nodes(folder: Path | None = None) -> list[nodes.Node]:
     labs, goals met, seconds), then each file's results, then one table of the throughput
     reports with the fast/naive ratio. Says so plainly when there is no file yet.
     """
-    from nnlab.bench import OUT_DIR, benchmark_files
+    from nnlab.bench import OUT_DIR, benchmark_files, lab_seconds_text
 
     benches, throughputs = benchmark_files(folder or OUT_DIR)
     if not benches and not throughputs:
@@ -201,12 +201,12 @@ def benchmark_nodes(folder: Path | None = None) -> list[nodes.Node]:
                             f"{len(labs)}" + (f" ({', '.join(unfinished)})" if unfinished else ""),
                             f"{sum(lab['met'] for lab in labs)} of {sum(lab['goals'] for lab in labs)}",
                             f"{bench.seconds:.0f}"])
-        out.append(_table(["file", "device", "backend", "profile", "date", "labs", "goals met", "seconds"],
+        out.append(_table(["file", "device", "backend", "profile", "date", "labs", "goals met", "lab seconds, summed"],
                           summary, ["nnlab-benchmarks"]))
         for bench in benches:
             out.append(nodes.paragraph(text=f"{bench.path.name} — {bench.device}, {bench.backend}, "
                                             f"profile {bench.profile}, {bench.date}:"))
-            rows = [_result_cells(r) + [str(row.get("lab_seconds", "—"))]
+            rows = [_result_cells(r) + [lab_seconds_text(row)]
                     for r, row in zip(bench.results, bench.rows)]
             out.append(_table(["lab", "result", "value", "best report", "goal", "met?", "lab seconds"], rows,
                               ["nnlab-benchmarks"]))

@@ -55,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         bench.add_argument("--data", choices=["cifar10", "random"], default="cifar10",
                            help="throughput: CIFAR-10's training split or random images")
         bench.add_argument("--images", type=int, default=None, help="throughput: at most this many images")
+        bench.add_argument("--concurrent", type=int, default=1,
+                           help="how many bench processes share this device (recorded with each lab's seconds)")
         bench.add_argument("labs", nargs="*", help="lab name prefixes, e.g. 01 05c (default: all)")
         options = bench.parse_args(args.rest)
         if options.throughput:
@@ -67,7 +69,9 @@ def main(argv: list[str] | None = None) -> int:
             throughput.run_throughput(**{k: v for k, v in given.items() if v is not None}, data=options.data,
                                       n_images=options.images, out_dir=options.out)
             return 0
-        run_bench(options.profile, options.labs or None, out_dir=options.out)
+        if options.concurrent < 1:
+            bench.error("--concurrent must be at least 1")
+        run_bench(options.profile, options.labs or None, out_dir=options.out, concurrent=options.concurrent)
         return 0
     return 2  # unreachable: argparse rejects other commands
 

@@ -9,6 +9,8 @@ and the seconds the whole lab took.
 The files are rewritten after every lab, so a run cut short (a time limit on a GPU machine)
 keeps the labs it finished; and a run of some labs replaces only those labs' rows in an
 existing file, so the labs can be split over several runs (delete the file to start afresh).
+Several bench processes may write one file at the same time (``device_run.sh --parallel``):
+each write re-reads the file under a lock on its folder and replaces only its own lab's rows.
 A lab that fails is reported and skipped; the command then exits with status 1. A run stopped
 by SIGTERM (``timeout``, the GPU call's deadline) keeps what the lab in progress had recorded
 (marked ``stopped``) and exits with status 124.
@@ -28,6 +30,8 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -141,32 +145,71 @@ SNAPSHOT_SECONDS = 20.0
 """How often the lab in progress is written (as ``stopped``), in case the run is killed."""
 
 
-def _merged(rows: list[dict], lab: str, results_folder: Path, seconds: float, status: str) -> list[dict]:
-    """``rows`` with ``lab``'s rows replaced by what it recorded in ``results_folder``."""
+def _merged(rows: list[dict], lab: str, results_folder: Path, seconds: float, status: str,
+            concurrent: int = 1) -> list[dict]:
+    """``rows`` with ``lab``'s rows replaced by what it recorded in ``results_folder``.
+
+    ``concurrent`` > 1 (bench processes sharing the device) is kept as ``lab_concurrent``: such a
+    lab's seconds are longer than it would take alone.
+    """
     kept = [r for r in rows if r.get("lab") != lab]
-    kept += [{**asdict(result), "lab_seconds": round(seconds, 1), "lab_status": status}
+    shared = {"lab_concurrent": concurrent} if concurrent > 1 else {}
+    kept += [{**asdict(result), "lab_seconds": round(seconds, 1), "lab_status": status, **shared}
              for result in load_all(results_folder) if result.lab == lab]
     return sorted(kept, key=lambda r: r.get("lab", ""))
 
 
-def run_bench(profile: str, names: list[str] | None = None, out_dir: Path = OUT_DIR) -> Path:
+@contextmanager
+def _folder_lock(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder`` while the block runs, so that bench processes writing
+    there take turns (``flock`` on the folder itself: no lock file is left behind). Where
+    ``fcntl`` is missing (Windows) the block runs unlocked: run one bench at a time there."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock
+
+
+def record_lab(stem: Path, lab: str, results_folder: Path, seconds: float, status: str,
+               concurrent: int = 1) -> list[dict]:
+    """Replace ``lab``'s rows in ``<stem>.{json,md}`` by what it recorded in ``results_folder``; return all rows.
+
+    The file is re-read under :func:`_folder_lock` first, so rows that another bench process
+    wrote since (its own labs) are kept.
+    """
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    with _folder_lock(stem.parent):
+        rows = _merged(_read_rows(stem.with_suffix(".json")), lab, results_folder, seconds, status, concurrent)
+        write_bench(stem, rows)
+    return rows
+
+
+def run_bench(profile: str, names: list[str] | None = None, out_dir: Path = OUT_DIR, concurrent: int = 1) -> Path:
     """Run the labs in ``profile``; write ``bench-<profile>-<backend>-<cpu|gpu>.{json,md}`` after each.
 
     Returns the JSON path.
 
-    Rows of labs not run this time are kept from an existing file; a failed lab's rows (what
+    Rows of labs not run this time are kept from the file (also those that a concurrent run
+    writes meanwhile, see :func:`record_lab`); a failed lab's rows (what
     it recorded before failing) are kept with ``lab_status: "failed"``, and after the last lab
     ``SystemExit(1)`` names the failed labs. A run that is stopped (SIGTERM from ``timeout``
     at a GPU call's deadline, Ctrl-C) keeps what the lab in progress had recorded, marked
     ``lab_status: "stopped"``, and ends with ``SystemExit(124)``; even a run killed outright
-    keeps it, as of the last snapshot (every :data:`SNAPSHOT_SECONDS`).
+    keeps it, as of the last snapshot (every :data:`SNAPSHOT_SECONDS`). ``concurrent``: how many
+    bench processes share the device (``device_run.sh --parallel``), recorded with each lab's seconds.
     """
     from nnlab.profiles import get_profile
 
     get_profile(profile)  # validates the name with a clear error
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     stem = bench_stem(profile, backend, out_dir)
-    rows = _read_rows(stem.with_suffix(".json"))
     failed: list[str] = []
     stopped = False
     running: dict[str, Any] = {}  # the lab in progress: name and start time
@@ -180,7 +223,7 @@ def run_bench(profile: str, names: list[str] | None = None, out_dir: Path = OUT_
                 with lock:
                     if running:
                         seconds = time.perf_counter() - running["start"]
-                        write_bench(stem, _merged(rows, running["lab"], Path(tmp), seconds, "stopped"))
+                        record_lab(stem, running["lab"], Path(tmp), seconds, "stopped", concurrent)
 
         writer = threading.Thread(target=snapshots, name="bench-snapshots", daemon=True)
         writer.start()
@@ -205,8 +248,7 @@ def run_bench(profile: str, names: list[str] | None = None, out_dir: Path = OUT_
                 with lock:
                     seconds = time.perf_counter() - running["start"]
                     running.clear()
-                    rows = _merged(rows, path.stem, Path(tmp), seconds, status)
-                    write_bench(stem, rows)
+                    record_lab(stem, path.stem, Path(tmp), seconds, status, concurrent)
                 print(f"    {seconds:.0f} s", flush=True)
                 if stopped:
                     break
@@ -225,6 +267,16 @@ def _result(row: dict) -> Result:
     return Result(**{k: v for k, v in row.items() if k in RESULT_FIELDS})
 
 
+def lab_seconds_text(row: dict) -> str:
+    """A row's lab seconds as the tables show them: ``"41.2"``, ``"120.5 (lab stopped)"``, ``"98.0 (3 jobs at once)"``."""
+    notes = []
+    if row.get("lab_status", "ok") != "ok":
+        notes.append(f"lab {row['lab_status']}")
+    if row.get("lab_concurrent", 1) > 1:
+        notes.append(f"{row['lab_concurrent']} jobs at once")
+    return f"{row.get('lab_seconds', '—')}" + (f" ({'; '.join(notes)})" if notes else "")
+
+
 def to_markdown(rows: list[dict]) -> str:
     """The benchmark as a Markdown table."""
     lines = ["| lab | result | value | report's best | goal | met | profile | backend | device | lab seconds |",
@@ -234,8 +286,7 @@ def to_markdown(rows: list[dict]) -> str:
         met = {None: "—", True: "yes", False: "no"}[r.meets_goal]
         best = "—" if r.report_best is None else f"{r.report_best:.4g} ({r.report})"
         goal = "—" if r.goal is None else f"{r.goal:.4g}"
-        status = row.get("lab_status", "ok")
-        seconds = f"{row.get('lab_seconds')}" + ("" if status == "ok" else f" (lab {status})")
+        seconds = lab_seconds_text(row)
         lines.append(f"| {r.lab} | {r.name} | {r.value:.4g} | {best} | {goal} | {met} | {r.profile} | "
                      f"{r.backend} | {r.device} | {seconds} |")
     return "\n".join(lines) + "\n"
