@@ -168,10 +168,15 @@ print("largest confusions:", "; ".join(f"{t} → {p}: {n}" for t, p, n in top))
 # %%
 aug = cnn_model.get_layer("augment")
 x8 = data.x_test[:8]
+# Under mixed precision the layer computes in float16, so "unchanged" means: equal to the input
+# cast to the layer's compute dtype (which is what any layer receives under that policy).
+x8_as_computed = keras.ops.convert_to_numpy(keras.ops.cast(x8, aug.compute_dtype))
 claims.check("This lab", "The recipe's augmentation is identity at inference and compiles with the train step",
-             holds=bool(np.array_equal(keras.ops.convert_to_numpy(aug(x8, training=False)), x8)) and aug.supports_jit,
-             evidence="RandomShiftFlip: exact identity with training=False; supports_jit=True "
-                      f"(Keras's RandomTranslation: {keras.layers.RandomTranslation(0.1, 0.1).supports_jit})")
+             holds=bool(np.array_equal(keras.ops.convert_to_numpy(aug(x8, training=False)), x8_as_computed))
+             and aug.supports_jit,
+             evidence=f"RandomShiftFlip: exact identity with training=False (in {aug.compute_dtype}); supports_jit="
+                      f"{aug.supports_jit} (Keras's RandomTranslation: "
+                      f"{keras.layers.RandomTranslation(0.1, 0.1).supports_jit})")
 claims.check("Reports 001/003", "Every conv layer of the ResNet-ish CNN has k·k·c_in·c_out weights (no bias: the "
              "batch norm after it has one)", holds=not cnn_tools.formula_mismatches(cnn_model),
              evidence=f"{len(cnn_tools.conv_layers(cnn_model))} conv layers, {cnn_run.params:,} parameters in all")

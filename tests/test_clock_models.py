@@ -165,6 +165,27 @@ def test_a_tiny_model_learns_easy_clocks_and_the_callback_logs():
     assert hist.history["loss"][-1] < hist.history["loss"][0]
 
 
+@pytest.mark.parametrize("family", cm.FAMILIES)
+def test_every_family_trains_in_mixed_precision_as_on_a_gpu(family):
+    """Lab 6 sets mixed_float16 on a GPU only: each family's head, loss and decoding must work
+    with float16 inside (the outputs stay float32)."""
+    keras.utils.set_random_seed(0)
+    data = cm.clock_splits("easy", n_train=64, n_val=32, n_test=32, size=32, seed=0)
+    fam = cm.for_family(data, family)
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = cm.clock_model(family, data.input_shape, widths=(4, 8), head_width=16)
+        model.compile(keras.optimizers.Adam(1e-3), cm.clock_loss(family))
+        hist = model.fit(fam.x_train, fam.y_train, epochs=1, batch_size=32, verbose=0,
+                         callbacks=[cm.time_error_callback(family, data.x_val, data.y_val)])
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert model.get_layer("stem").compute_dtype == "float16" and model.output.dtype == "float32"
+    assert np.isfinite(hist.history["loss"]).all() and 0 <= hist.history["val_time_error"][0] <= 360
+    minutes = cm.predict_minutes(model, family, data.x_test)
+    assert minutes.shape == (32,) and np.isfinite(minutes).all() and (0 <= minutes).all() and (minutes < 720).all()
+
+
 # --------------------------------------------------------------------------
 # Mirror symmetry and test-time augmentation
 # --------------------------------------------------------------------------

@@ -154,6 +154,25 @@ def test_train_cifar_cnn_runs_tiny(tmp_path, monkeypatch):
     assert binary.model.output_shape == (None, 1)
 
 
+def test_train_cifar_cnn_in_mixed_precision_as_on_a_gpu(tmp_path, monkeypatch):
+    """Lab 5c's recipe takes mixed_float16 on a GPU only, so a CPU run never meets it otherwise:
+    it trains, caches and reloads, and its augmentation is still exact identity at inference."""
+    monkeypatch.setenv("NNLAB_DATA", str(tmp_path))
+    s = _splits(n=48, shape=(16, 16, 3))
+    run = ct.train_cifar_cnn(s, epochs=1, batch_size=16, width=2, precision="mixed_float16", cache=True)
+    assert keras.mixed_precision.global_policy().name == "float32"  # the policy applied to this model only
+    assert run.config["precision"] == "mixed_float16" and np.isfinite(run.history["loss"]).all()
+    assert run.model.get_layer("augment").compute_dtype == "float16" and run.model.output.dtype == "float32"
+    again = ct.train_cifar_cnn(s, epochs=1, batch_size=16, width=2, precision="mixed_float16", cache=True)
+    assert again.cached
+    np.testing.assert_array_equal(ct.predict_proba(again.model, s.x_test), ct.predict_proba(run.model, s.x_test))
+    aug, x = run.model.get_layer("augment"), s.x_test[:4]
+    # what lab 5c checks: unchanged at inference, in the dtype the layer computes in
+    assert np.array_equal(keras.ops.convert_to_numpy(aug(x, training=False)),
+                          keras.ops.convert_to_numpy(keras.ops.cast(x, aug.compute_dtype)))
+    assert not np.array_equal(keras.ops.convert_to_numpy(aug(x, training=False)), x)  # float16 rounds
+
+
 def test_tiny_cnn_budget_and_bn_momentum():
     tiny = ct.tiny_cnn()
     assert tiny.count_params() == 2054 and ct.formula_mismatches(tiny) == []
