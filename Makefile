@@ -31,7 +31,7 @@ MATHJAX := _build/vendor/mathjax/tex-mml-chtml.js
 SITE     := _build/site-smoke
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help setup data book test test-unit test-jax test-site browser mathjax bench device-kit lab clean clean-cache
+.PHONY: help setup data book test test-unit test-jax test-site browser mathjax bench device-kit device-rehearsal lab clean clean-cache
 
 help: ## list the targets
 	@echo "nnlab — make targets:"
@@ -129,6 +129,9 @@ bench: setup data ## run every lab in NNLAB_PROFILE (default auto); write benchm
 
 device-kit: setup data ## prepare .device/ (wheels + data) for a GPU run with JAX; see benchmarks/README.md
 	PYTHON=$(BIN)/python benchmarks/device_kit.sh
+
+device-rehearsal: device-kit ## rehearse the GPU call here (smoke, JAX, stand-in nvidia-smi); PYTHON312=<a Python 3.12 with JAX>
+	PYTHON=$(PYTHON312) benchmarks/device_rehearsal.sh
 
 lab: setup data ## open the labs in JupyterLab (.py labs open as notebooks)
 	$(BIN)/jupyter lab labs

@@ -125,3 +125,18 @@ def test_device_run_unpacks_xz_compressed_data_into_the_cache(kit):
 def test_device_run_rejects_an_unknown_option(kit):
     proc, calls = _run(kit, "--paralel", "01")
     assert proc.returncode == 2 and "unknown option --paralel" in proc.stderr and calls == []
+
+
+def test_rehearsal_asks_for_python_3_12_and_the_kit(tmp_path):
+    """benchmarks/device_rehearsal.sh: the wheels are built for the device's Python 3.12, so another
+    Python is refused with the reason before anything is installed."""
+    rehearsal = REPO / "benchmarks" / "device_rehearsal.sh"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHON"}
+    proc = subprocess.run(["bash", str(rehearsal)], env=env, capture_output=True, text=True, timeout=30)
+    assert proc.returncode != 0 and "set PYTHON to a CPython 3.12" in proc.stderr
+    python311 = tmp_path / "python"
+    python311.write_text('#!/usr/bin/env bash\necho 3.11\n')
+    python311.chmod(0o755)
+    proc = subprocess.run(["bash", str(rehearsal)], env={**env, "PYTHON": str(python311)}, capture_output=True,
+                          text=True, timeout=30)
+    assert proc.returncode == 1 and "is Python 3.11: the carried wheels are for 3.12" in proc.stderr
