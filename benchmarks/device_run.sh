@@ -68,8 +68,17 @@ mkdir -p "$NNLAB_DATA"
 for packed in "$KIT"/data-mnist/*.npz.xz; do
     [ -e "$packed" ] || continue
     npz="$NNLAB_DATA/$(basename "$packed" .xz)"
-    [ -e "$npz" ] || "$PYTHON" -c 'import lzma, os, sys; open(sys.argv[2] + ".part", "wb").write(lzma.open(sys.argv[1]).read()); os.replace(sys.argv[2] + ".part", sys.argv[2])' "$packed" "$npz" \
-        || { echo "unpacking $packed failed"; exit 1; }
+    [ -e "$npz" ] || "$PYTHON" - "$packed" "$npz" <<'EOF' || { echo "unpacking $packed failed"; exit 1; }
+import lzma, os, sys
+packed, npz = sys.argv[1:]
+try:
+    with lzma.open(packed) as source, open(npz + ".part", "wb") as target:
+        target.write(source.read())
+    os.replace(npz + ".part", npz)  # whole or not at all
+finally:
+    if os.path.exists(npz + ".part"):
+        os.remove(npz + ".part")
+EOF
 done
 for npz in "$KIT"/data-mnist/*.npz; do  # a kit made before the data were xz-compressed
     [ -e "$npz" ] && [ ! -e "$NNLAB_DATA/$(basename "$npz")" ] && cp "$npz" "$NNLAB_DATA/"

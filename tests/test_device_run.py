@@ -16,11 +16,11 @@ REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "benchmarks" / "device_run.sh"
 
 # Stands in for python3: records each call with the environment the script gave it, answers the
-# environment check (a script on stdin), runs `-c` one-liners (unpacking data) with the real Python,
+# environment check (a script on stdin), runs scripts given arguments (unpacking data) with the real Python,
 # and for `-m nnlab bench` writes the file a bench writes; a bench that runs $STOP_LAB exits 124.
 FAKE_PYTHON = r"""#!/usr/bin/env bash
+if [ "$1" = "-" ] && [ $# -gt 1 ]; then exec REAL_PYTHON "$@"; fi
 if [ "$1" = "-" ]; then cat >/dev/null; echo "environment ok"; exit 0; fi
-if [ "$1" = "-c" ]; then exec REAL_PYTHON "$@"; fi
 echo "$* | cache=${JAX_COMPILATION_CACHE_DIR:-none} min=${JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS:-none} backend=$KERAS_BACKEND data=$NNLAB_DATA local=${NNLAB_LOCAL_DIR:-none} prealloc=${XLA_PYTHON_CLIENT_PREALLOCATE:-unset}" >> "$CALLS"
 if [ "$1 $2 $3" = "-m nnlab bench" ]; then
     out=$(echo "$*" | sed -E 's/.*--out ([^ ]+).*/\1/')
@@ -120,6 +120,16 @@ def test_device_run_unpacks_xz_compressed_data_into_the_cache(kit):
     data = Path(kit["NNLAB_DATA"])
     assert (data / "fashion_mnist.npz").read_bytes() == b"fashion arrays"
     assert sorted(p.name for p in data.iterdir()) == ["fashion_mnist.npz"]  # nothing half-written left
+
+
+def test_device_run_stops_on_a_damaged_data_file_and_leaves_nothing_half_written(kit):
+    packed = Path(kit["KIT"]) / "data-mnist"
+    (packed / "mnist.npz").unlink()
+    (packed / "mnist.npz.xz").write_bytes(lzma.compress(b"x" * 1000)[:-20])  # cut short
+    proc, calls = _run(kit, "--profile", "smoke", "01")
+    assert proc.returncode == 1 and "unpacking" in proc.stdout and "failed" in proc.stdout
+    assert not any(Path(kit["NNLAB_DATA"]).iterdir())
+    assert not any("nnlab bench" in call for call in calls)
 
 
 def test_device_run_rejects_an_unknown_option(kit):
