@@ -393,6 +393,16 @@ def with_augmentation(model: keras.Model, augment: Sequence[keras.layers.Layer],
     return keras.Model(inputs, model(x), name=name or f"augmented_{model.name}")
 
 
+
+def identity_at_inference(layer: keras.layers.Layer, x: np.ndarray) -> bool:
+    """True when ``layer(x, training=False)`` returns ``x`` exactly, as the layer computes it.
+
+    Under mixed precision a layer receives its input cast to its compute dtype (float16), so
+    "unchanged" means equal to that cast, not to the float32 input.
+    """
+    out = keras.ops.convert_to_numpy(layer(x, training=False))
+    return bool(np.array_equal(out, keras.ops.convert_to_numpy(keras.ops.cast(x, layer.compute_dtype))))
+
 # ============================================================================ small builders
 
 
