@@ -93,12 +93,10 @@ repo=$(git ls-files -co --exclude-standard -z | du -cb --files0-from=- 2>/dev/nu
 wheels=$(du -sb "$KIT/wheels" | cut -f1)
 cifar=$(du -sb "$KIT/data-cifar" | cut -f1)
 mnist=$(du -sb "$KIT/data-mnist" | cut -f1)
-for folders in data-cifar data-mnist "data-cifar data-mnist"; do
-    data=0
-    for folder in $folders; do data=$(( data + $(du -sb "$KIT/$folder" | cut -f1) )); done
-    total=$(( repo + wheels + data ))
+for carried in "data-cifar $cifar" "data-mnist $mnist" "data-cifar + data-mnist $(( cifar + mnist ))"; do
+    data=${carried##* } folders=${carried% *}
     printf '    repository %4.1f MiB + wheels %4.1f MiB + %-23s %4.1f MiB = %4.1f MiB\n' \
-        "$(mib "$repo")" "$(mib "$wheels")" "${folders// / + }" "$(mib "$data")" "$(mib "$total")"
+        "$(mib "$repo")" "$(mib "$wheels")" "$folders" "$(mib "$data")" "$(mib $(( repo + wheels + data )))"
 done
 if (( repo + wheels + cifar + mnist <= 63 * 1048576 )); then
     echo "    one call can carry everything: .device/wheels, .device/data-cifar and .device/data-mnist"
