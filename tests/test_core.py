@@ -132,6 +132,39 @@ def test_steps_per_execution_changes_speed_not_numbers(tmp_path, monkeypatch):
         training.train(build, splits, name="toy", epochs=1, steps_per_execution=0)
 
 
+def test_progress_bar_never_counts_past_the_epochs_last_step(tmp_path, monkeypatch):
+    """Keras's own bar shows e.g. "15/13" when the last call into the compiled step is short."""
+    monkeypatch.setenv("NNLAB_DATA", str(tmp_path))
+    import keras
+
+    from nnlab import models, training
+
+    shown: list[tuple[object, int, int]] = []  # (bar, step shown, steps in the epoch)
+    monkeypatch.setattr(keras.utils.Progbar, "update",
+                        lambda self, current, values=None, finalize=None: shown.append((self, current, self.target)))
+    for bar_class in (keras.callbacks.ProgbarLogger, training.StepProgbar):
+        shown.clear()
+        bar = bar_class()
+        bar.set_params({"verbose": 1, "epochs": 1, "steps": 13})
+        bar.on_epoch_begin(0)
+        for last_batch_of_call in (2, 5, 8, 11, 14):  # what Keras reports with 3 steps per call
+            bar.on_train_batch_end(last_batch_of_call)
+        bar.on_epoch_end(0)
+        assert max(step for _, step, _ in shown) == (15 if bar_class is keras.callbacks.ProgbarLogger else 13)
+
+    # train() shows one bar, StepProgbar, when it prints progress: 13 steps an epoch, 3 per call
+    shown.clear()
+    splits = _toy_splits()
+    build = lambda: models.mlp(splits.input_shape, hidden=(8,), n_outputs=2)  # noqa: E731
+    training.train(build, splits, name="toy", epochs=2, batch_size=10, cache=False, steps_per_execution=3, verbose=1)
+    assert len({id(bar) for bar, _, _ in shown}) == 2  # a new bar each epoch, no second bar beside it
+    assert {target for _, _, target in shown} == {13}
+    assert max(step for _, step, _ in shown) == 13
+    shown.clear()
+    training.train(build, splits, name="toy", epochs=1, cache=False, verbose=0)
+    assert shown == []
+
+
 def test_train_warns_when_jax_would_run_uncompiled(tmp_path, monkeypatch):
     monkeypatch.setenv("NNLAB_DATA", str(tmp_path))
     monkeypatch.setenv("NNLAB_QUIET", "1")

@@ -84,6 +84,28 @@ def default_verbose() -> int | str:
     return 0 if quiet() else "auto"
 
 
+class StepProgbar(keras.callbacks.ProgbarLogger):
+    """Keras's progress bar, but never past the epoch's last step.
+
+    With ``steps_per_execution`` > 1, Keras 3 reports each call into the compiled function as
+    ending a full call's batches later, so the last, shorter call of an epoch shows e.g.
+    "96/88" with a negative time left (keras-team/keras#20861). :func:`train` uses this bar
+    instead; it counts the same steps and prints the same metrics.
+    """
+
+    def _clamp(self, batch: int) -> int:
+        return batch if not self.target else min(batch, self.target - 1)
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        super().on_train_batch_end(self._clamp(batch), logs)
+
+    def on_test_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        super().on_test_batch_end(self._clamp(batch), logs)
+
+    def on_predict_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        super().on_predict_batch_end(self._clamp(batch), logs)
+
+
 def _key(payload: Mapping[str, Any]) -> str:
     text = json.dumps(payload, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
@@ -178,6 +200,9 @@ def train(
     board = _tensorboard_callback(name)
     if board is not None:
         cbs.append(board)
+    verbose = default_verbose() if verbose is None else verbose
+    if verbose:
+        cbs.append(StepProgbar())  # Keras adds its own bar only when the list has none
     _warn_if_uncompiled(model, name)
     start = time.perf_counter()
     hist = model.fit(
@@ -187,7 +212,7 @@ def train(
         epochs=epochs,
         batch_size=batch_size,
         callbacks=cbs,
-        verbose=default_verbose() if verbose is None else verbose,
+        verbose=verbose,
         shuffle=True,
     )
     seconds = time.perf_counter() - start
