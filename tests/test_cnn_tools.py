@@ -98,6 +98,34 @@ def test_random_shift_flip_is_a_shift_or_flip_of_each_image():
         assert any(np.allclose(y[i], c, atol=1e-6) for c in candidates)
 
 
+def test_random_cutout_zeroes_one_square_per_image_in_training_only():
+    rng = np.random.default_rng(2)
+    x = rng.random((64, 10, 12, 3), dtype=np.float32) + 0.5  # no zeros before the cutout
+    layer = ct.RandomCutout(4, seed=5)
+    assert ct.identity_at_inference(layer, x)
+    y = keras.ops.convert_to_numpy(layer(x, training=True))
+    holes = (y == 0).all(axis=-1)
+    assert holes.any(axis=(1, 2)).all()  # every image lost part of a square
+    for i in range(len(x)):
+        rows, cols = np.nonzero(holes[i])
+        assert rows.max() - rows.min() < 4 and cols.max() - cols.min() < 4  # one square of at most 4×4
+        assert holes[i].sum() == (rows.max() - rows.min() + 1) * (cols.max() - cols.min() + 1)
+        np.testing.assert_array_equal(y[i][~holes[i]], x[i][~holes[i]])  # the rest is untouched
+    assert (holes.sum(axis=(1, 2)) == 16).mean() > 0.3  # most squares lie wholly inside
+    with pytest.raises(ValueError, match="at least 1 pixel"):
+        ct.RandomCutout(0)
+
+
+def test_mirror_tta_averages_the_image_and_its_mirror():
+    x = np.random.default_rng(3).random((5, 6, 8, 3), dtype=np.float32)
+    model = keras.Sequential([keras.Input((6, 8, 3)), keras.layers.Flatten(), keras.layers.Dense(4, activation="softmax")])
+    plain = ct.predict_proba(model, x)
+    mirrored = ct.predict_proba(model, x[:, :, ::-1])
+    both = ct.predict_proba(model, x, mirror=True)
+    np.testing.assert_allclose(both, (plain + mirrored) / 2, rtol=1e-6)
+    assert not np.allclose(both, plain)  # a dense layer is not mirror-symmetric
+
+
 def test_augmentation_layers_are_identity_at_inference():
     aug = ct.augmentation(flip="horizontal", translate=0.1, rotate=0.05, zoom=0.1, contrast=0.1)
     assert [a.name for a in aug] == ["aug_flip", "aug_translate", "aug_rotate", "aug_zoom", "aug_contrast"]
@@ -152,6 +180,10 @@ def test_train_cifar_cnn_runs_tiny(tmp_path, monkeypatch):
     binary = ct.train_cifar_cnn(ct.select_classes(s, ("cat", "dog")), epochs=1, batch_size=16, width=2,
                                 binary=True, cache=False)
     assert binary.model.output_shape == (None, 1)
+    cut = ct.train_cifar_cnn(s, epochs=1, batch_size=16, width=2, cutout=4, cache=False)
+    names = [layer.name for layer in cut.model.layers]
+    assert names.index("standardize") < names.index("cutout") and "cutout" not in [l.name for l in run.model.layers]
+    assert np.isfinite(cut.history["loss"]).all() and cut.config["cutout"] == 4
 
 
 def test_train_cifar_cnn_in_mixed_precision_as_on_a_gpu(tmp_path, monkeypatch):
@@ -159,15 +191,16 @@ def test_train_cifar_cnn_in_mixed_precision_as_on_a_gpu(tmp_path, monkeypatch):
     it trains, caches and reloads, and its augmentation is still exact identity at inference."""
     monkeypatch.setenv("NNLAB_DATA", str(tmp_path))
     s = _splits(n=48, shape=(16, 16, 3))
-    run = ct.train_cifar_cnn(s, epochs=1, batch_size=16, width=2, precision="mixed_float16", cache=True)
+    run = ct.train_cifar_cnn(s, epochs=1, batch_size=16, width=2, precision="mixed_float16", cutout=4, cache=True)
     assert keras.mixed_precision.global_policy().name == "float32"  # the policy applied to this model only
     assert run.config["precision"] == "mixed_float16" and np.isfinite(run.history["loss"]).all()
     assert run.model.get_layer("augment").compute_dtype == "float16" and run.model.output.dtype == "float32"
-    again = ct.train_cifar_cnn(s, epochs=1, batch_size=16, width=2, precision="mixed_float16", cache=True)
+    again = ct.train_cifar_cnn(s, epochs=1, batch_size=16, width=2, precision="mixed_float16", cutout=4, cache=True)
     assert again.cached
     np.testing.assert_array_equal(ct.predict_proba(again.model, s.x_test), ct.predict_proba(run.model, s.x_test))
     aug, x = run.model.get_layer("augment"), s.x_test[:4]
     assert ct.identity_at_inference(aug, x)  # what lab 5c checks: unchanged, in the dtype the layer computes in
+    assert ct.identity_at_inference(run.model.get_layer("cutout"), x)
     assert not np.array_equal(keras.ops.convert_to_numpy(aug(x, training=False)), x)  # float16 rounds
     assert not ct.identity_at_inference(keras.layers.Rescaling(2.0), x)  # the check can fail
 

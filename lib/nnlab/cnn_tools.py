@@ -173,9 +173,16 @@ def shape_mismatches(model: keras.Model) -> list[str]:
 # ============================================================================ predictions and mistakes
 
 
-def predict_proba(model: keras.Model, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
-    """Class probabilities ``(n, classes)``; a one-unit sigmoid output becomes ``(n, 2)``."""
+def predict_proba(model: keras.Model, x: np.ndarray, batch_size: int = 512, *, mirror: bool = False) -> np.ndarray:
+    """Class probabilities ``(n, classes)``; a one-unit sigmoid output becomes ``(n, 2)``.
+
+    ``mirror=True`` is test-time augmentation: the mean of the probabilities for each image and
+    its left–right mirror image (for models trained with flips, such as CIFAR-10's).
+    """
     p = np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64)
+    if mirror:
+        p = (p + np.asarray(model.predict(np.ascontiguousarray(x[:, :, ::-1]), batch_size=batch_size, verbose=0),
+                            dtype=np.float64)) / 2
     if p.ndim == 2 and p.shape[1] == 1:
         p = np.concatenate([1.0 - p, p], axis=1)
     return p
@@ -384,6 +391,45 @@ class RandomShiftFlip(layers.Layer):
         return {**super().get_config(), "pad": self.pad, "flip": self.flip, "seed": self.seed}
 
 
+@keras.saving.register_keras_serializable(package="nnlab")
+class RandomCutout(layers.Layer):
+    """Cutout (DeVries & Taylor, 2017): set a random ``size``×``size`` square of each image to 0.
+
+    The square's centre is any pixel, so near an edge part of it falls outside the image. Placed
+    after standardization, 0 is the data set's mean colour. Written with ``keras.ops`` alone, so
+    it compiles with the train step; identity at inference.
+    """
+
+    def __init__(self, size: int = 8, seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if size < 1:
+            raise ValueError(f"RandomCutout needs a square of at least 1 pixel, got size={size}")
+        self.size = int(size)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, x, training=None):
+        if not training:
+            return x
+        batch = ops.shape(x)[0]
+        h, w = x.shape[1], x.shape[2]
+        centre = keras.random.randint((batch, 2), 0, max(h, w), seed=self.seed_generator)
+        centre = ops.minimum(centre, ops.convert_to_tensor([[h - 1, w - 1]], dtype=centre.dtype))
+        top, left = centre[:, 0] - self.size // 2, centre[:, 1] - self.size // 2
+        rows = ops.arange(h)[None, :]
+        cols = ops.arange(w)[None, :]
+        in_rows = ops.logical_and(rows >= top[:, None], rows < top[:, None] + self.size)  # (batch, h)
+        in_cols = ops.logical_and(cols >= left[:, None], cols < left[:, None] + self.size)  # (batch, w)
+        hole = ops.logical_and(in_rows[:, :, None], in_cols[:, None, :])[..., None]
+        return ops.where(hole, ops.zeros_like(x), x)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "size": self.size, "seed": self.seed}
+
+
 def with_augmentation(model: keras.Model, augment: Sequence[keras.layers.Layer], name: str | None = None) -> keras.Model:
     """``model`` behind augmentation layers (e.g. an MLP on augmented CIFAR-10 images)."""
     inputs = keras.Input(shape=tuple(model.input_shape[1:]), name="pixels")
@@ -466,6 +512,7 @@ def resnet_ish(
     l2: float = 2.5e-4,
     bn_momentum: float = 0.9,
     output_scale: float = 0.125,
+    cutout: int = 0,
     name: str = "resnet_ish",
 ) -> keras.Model:
     """A ResNet-9-style network (after the DAWNBench CIFAR-10 entries): 8 conv layers in 3 stages.
@@ -474,7 +521,8 @@ def resnet_ish(
     pool) → stage 3 (8·width, pool, residual block) → global max pool → dense → ×``output_scale``.
     Every conv is followed by batch norm and ReLU; ``l2`` acts on conv and dense kernels (the
     gradient gets ``2·l2·w``, i.e. a weight decay of ``2·l2``). With ``augment`` the model starts
-    with :class:`RandomShiftFlip`; ``mean``/``std`` standardize each channel inside the model.
+    with :class:`RandomShiftFlip`; ``mean``/``std`` standardize each channel inside the model;
+    ``cutout`` > 0 (with ``augment``) adds :class:`RandomCutout` of that size after standardizing.
     ``n_outputs=1`` gives a sigmoid unit for a binary task, otherwise a softmax.
     """
     inputs = keras.Input(shape=tuple(input_shape), name="pixels")
@@ -483,6 +531,8 @@ def resnet_ish(
         x = RandomShiftFlip(4, name="augment")(x)
     if mean is not None and std is not None:
         x = layers.Normalization(mean=list(mean), variance=[s * s for s in std], name="standardize")(x)
+    if augment and cutout:
+        x = RandomCutout(cutout, name="cutout")(x)
     x = _conv_bn(x, width, "prep", l2, bn_momentum)
     for stage, (mult, residual) in enumerate(((2, True), (4, False), (8, True)), start=1):
         x = _conv_bn(x, width * mult, f"stage{stage}", l2, bn_momentum)
@@ -561,6 +611,7 @@ def train_cifar_cnn(
     momentum: float = 0.9,
     l2: float = 2.5e-4,
     augment: bool = True,
+    cutout: int = 0,
     binary: bool = False,
     precision: str = "auto",
     name: str = "cifar_resnet_ish",
@@ -569,7 +620,8 @@ def train_cifar_cnn(
 ):
     """Train :func:`resnet_ish` on ``splits`` with a fast recipe; returns a :class:`~nnlab.training.Run`.
 
-    The recipe: pad-and-crop + flip augmentation inside the model, batch norm, SGD with Nesterov
+    The recipe: pad-and-crop + flip augmentation inside the model (and :class:`RandomCutout` of
+    ``cutout`` pixels when > 0), batch norm, SGD with Nesterov
     momentum, a one-cycle learning rate (peak ``0.4·batch_size/512`` unless ``peak_lr`` is given),
     L2 on kernels, large batches, and ``mixed_float16`` on a GPU (``precision="auto"``). Data stay
     in memory and the train step is compiled (Keras's default) and run 32 steps per call
@@ -585,7 +637,8 @@ def train_cifar_cnn(
     mean, std = channel_stats(splits.x_train)
     n_out = 1 if binary else splits.n_classes
     optimizer = OneCycle("sgd", peak, steps, options=(("momentum", momentum), ("nesterov", True)))
-    config = {"recipe": "train_cifar_cnn", "width": width, "l2": l2, "augment": augment, "binary": binary,
+    config = {"recipe": "train_cifar_cnn", "width": width, "l2": l2, "augment": augment, "cutout": cutout,
+              "binary": binary,
               "precision": policy, "cnn_tools": CODE_VERSION, "optimizer": repr(optimizer)}
 
     def build() -> keras.Model:
@@ -593,7 +646,7 @@ def train_cifar_cnn(
         keras.mixed_precision.set_global_policy(policy)
         try:
             return resnet_ish(splits.input_shape, n_out, width=width, augment=augment, mean=mean, std=std,
-                              l2=l2, name=name.replace("/", "_"))
+                              l2=l2, cutout=cutout, name=name.replace("/", "_"))
         finally:
             keras.mixed_precision.set_global_policy(previous)
 
