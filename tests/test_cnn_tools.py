@@ -114,6 +114,10 @@ def test_random_cutout_zeroes_one_square_per_image_in_training_only():
     assert (holes.sum(axis=(1, 2)) == 16).mean() > 0.3  # most squares lie wholly inside
     with pytest.raises(ValueError, match="at least 1 pixel"):
         ct.RandomCutout(0)
+    copy = ct.RandomCutout.from_config(layer.get_config())
+    assert (copy.size, copy.seed) == (4, 5)
+    shift = ct.RandomShiftFlip.from_config(ct.RandomShiftFlip(3, flip=False, seed=1).get_config())
+    assert (shift.pad, shift.flip, shift.seed) == (3, False, 1)
 
 
 def test_mirror_tta_averages_the_image_and_its_mirror():

@@ -349,25 +349,46 @@ def compilable_on_jax(augment: list[keras.layers.Layer]) -> list[keras.layers.La
     return augment
 
 
-@keras.saving.register_keras_serializable(package="nnlab")
-class RandomShiftFlip(layers.Layer):
-    """Random translation by up to ``pad`` pixels (pad with zeros, crop back) and a random horizontal flip.
+class _TrainingOnlyAugmentation(layers.Layer):
+    """Base of nnlab's compiled augmentation layers: seeded, shape-keeping, identity at inference.
 
-    The standard CIFAR-10 augmentation, written with ``keras.ops`` alone: the shift is a product
-    with one-hot selection matrices, so it compiles (XLA) with the rest of the train step and
-    needs no per-batch Python. Identity at inference.
+    A subclass writes :meth:`augment` with ``keras.ops`` alone, so that it compiles (XLA) with the
+    rest of the train step and needs no per-batch Python.
     """
 
-    def __init__(self, pad: int = 4, flip: bool = True, seed: int | None = None, **kwargs: Any) -> None:
+    def __init__(self, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.pad = int(pad)
-        self.flip = bool(flip)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def call(self, x, training=None):
-        if not training:
-            return x
+        return self.augment(x) if training else x
+
+    def augment(self, x):
+        """The random transformation of a training batch ``x`` (batch, height, width, channels)."""
+        raise NotImplementedError
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="nnlab")
+class RandomShiftFlip(_TrainingOnlyAugmentation):
+    """Random translation by up to ``pad`` pixels (pad with zeros, crop back) and a random horizontal flip.
+
+    The standard CIFAR-10 augmentation: the shift is a product with one-hot selection matrices,
+    so it compiles with the train step. Identity at inference.
+    """
+
+    def __init__(self, pad: int = 4, flip: bool = True, seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(seed, **kwargs)
+        self.pad = int(pad)
+        self.flip = bool(flip)
+
+    def augment(self, x):
         batch = ops.shape(x)[0]
         h, w, p = x.shape[1], x.shape[2], self.pad
         if p:
@@ -384,50 +405,38 @@ class RandomShiftFlip(layers.Layer):
             x = ops.where(coin, ops.flip(x, axis=2), x)
         return x
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "pad": self.pad, "flip": self.flip, "seed": self.seed}
+        return {**super().get_config(), "pad": self.pad, "flip": self.flip}
 
 
 @keras.saving.register_keras_serializable(package="nnlab")
-class RandomCutout(layers.Layer):
+class RandomCutout(_TrainingOnlyAugmentation):
     """Cutout (DeVries & Taylor, 2017): set a random ``size``×``size`` square of each image to 0.
 
     The square's centre is any pixel, so near an edge part of it falls outside the image. Placed
-    after standardization, 0 is the data set's mean colour. Written with ``keras.ops`` alone, so
-    it compiles with the train step; identity at inference.
+    after standardization, 0 is the data set's mean colour. Compiles with the train step;
+    identity at inference.
     """
 
     def __init__(self, size: int = 8, seed: int | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+        super().__init__(seed, **kwargs)
         if size < 1:
             raise ValueError(f"RandomCutout needs a square of at least 1 pixel, got size={size}")
         self.size = int(size)
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
 
-    def call(self, x, training=None):
-        if not training:
-            return x
+    def augment(self, x):
         batch = ops.shape(x)[0]
         h, w = x.shape[1], x.shape[2]
-        centre = keras.random.randint((batch, 2), 0, max(h, w), seed=self.seed_generator)
-        centre = ops.minimum(centre, ops.convert_to_tensor([[h - 1, w - 1]], dtype=centre.dtype))
-        top, left = centre[:, 0] - self.size // 2, centre[:, 1] - self.size // 2
-        rows = ops.arange(h)[None, :]
-        cols = ops.arange(w)[None, :]
+        top = keras.random.randint((batch,), 0, h, seed=self.seed_generator) - self.size // 2
+        left = keras.random.randint((batch,), 0, w, seed=self.seed_generator) - self.size // 2
+        rows, cols = ops.arange(h)[None, :], ops.arange(w)[None, :]
         in_rows = ops.logical_and(rows >= top[:, None], rows < top[:, None] + self.size)  # (batch, h)
         in_cols = ops.logical_and(cols >= left[:, None], cols < left[:, None] + self.size)  # (batch, w)
         hole = ops.logical_and(in_rows[:, :, None], in_cols[:, None, :])[..., None]
         return ops.where(hole, ops.zeros_like(x), x)
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "size": self.size, "seed": self.seed}
+        return {**super().get_config(), "size": self.size}
 
 
 def with_augmentation(model: keras.Model, augment: Sequence[keras.layers.Layer], name: str | None = None) -> keras.Model:
