@@ -610,6 +610,11 @@ def channel_stats(x: np.ndarray, max_images: int = 10_000) -> tuple[list[float],
     return sample.mean(axis=axes).tolist(), (sample.std(axis=axes) + 1e-7).tolist()
 
 
+FULL_CIFAR_CNN: dict[str, int] = {"width": 64, "epochs": 24, "batch_size": 512}
+"""Lab 5c's full-profile CNN, as keyword arguments of :func:`train_cifar_cnn`; the throughput
+measurement (:mod:`nnlab.throughput`) times the same recipe."""
+
+
 def train_cifar_cnn(
     splits: Splits,
     *,

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from nnlab.bench import OUT_DIR, device_description, slug
+from nnlab.cnn_tools import FULL_CIFAR_CNN
 
 __all__ = ["FULL_RECIPE", "Measurement", "NAIVE_BATCH", "Recipe", "backend_details", "fast_jit_compile",
            "fast_recipe", "measure", "naive_recipe", "run_throughput", "synthetic_splits", "throughput_markdown"]
@@ -45,8 +46,8 @@ __all__ = ["FULL_RECIPE", "Measurement", "NAIVE_BATCH", "Recipe", "backend_detai
 NAIVE_BATCH = 32
 """Keras's default batch size: the naive set-up's."""
 
-FULL_RECIPE: dict[str, int] = {"width": 64, "epochs": 24, "batch_size": 512}
-"""Lab 5c's full-profile CNN (its ``CNN`` dict): the network and schedule being measured."""
+FULL_RECIPE: dict[str, int] = FULL_CIFAR_CNN
+"""Lab 5c's full-profile CNN (:data:`nnlab.cnn_tools.FULL_CIFAR_CNN`): the network and schedule measured."""
 
 DEFAULT_STEPS = 300
 DEFAULT_WARMUP_STEPS = 20
@@ -109,9 +110,10 @@ def _recorded_training() -> Iterator[dict[str, Any]]:
 def _cifar_recipe(splits: Any, *, width: int, epochs: int, batch_size: int, precision: str) -> dict[str, Any]:
     from nnlab import cnn_tools
 
+    others = {k: v for k, v in FULL_RECIPE.items() if k not in ("width", "epochs", "batch_size")}  # e.g. cutout
     with _recorded_training() as calls:
         cnn_tools.train_cifar_cnn(splits, epochs=epochs, batch_size=batch_size, width=width,
-                                  precision=precision, cache=False, name="throughput")
+                                  precision=precision, cache=False, name="throughput", **others)
     return calls
 
 
