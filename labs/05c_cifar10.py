@@ -126,8 +126,8 @@ fig = plots.learning_curves({"MLP": mlp_plain, "MLP + shifts/flips": mlp_aug}, t
 #   lets it compile on JAX only); in the full profile also *cutout*: an 8×8 square of each
 #   training image, at a random place, set to the mean colour (`nnlab.cnn_tools.RandomCutout`), so
 #   the network cannot lean on any one part of an object. Cutout fights overfitting, which the
-#   full-width network meets in its 24 epochs; the small, briefly trained networks of the other
-#   profiles underfit instead, so they go without;
+#   full-width network meets in its 24 epochs; the small networks of the other profiles, trained
+#   for a few epochs, have little of it to fight, so they go without;
 # - **a one-cycle learning rate**: a linear warm-up to a high peak, then a cosine decay to zero;
 #   SGD with Nesterov momentum and an L2 penalty of $2.5\cdot10^{-4}$ (a weight decay of
 #   $5\cdot10^{-4}$);
