@@ -183,6 +183,10 @@ def test_fast_recipe_is_train_cifar_cnns(monkeypatch):
     naive = throughput.naive_recipe(splits)
     assert (naive.batch_size, naive.precision, naive.optimizer) == (32, "float32", "adam")
     assert naive.steps_per_execution == 1  # Keras's default
+    cutout = cnn_tools.FULL_CIFAR_CNN.get("cutout", 0)  # the same network in both, as lab 5c's full profile has it
+    for recipe in (fast, naive):
+        assert ("cutout" in [layer.name for layer in recipe.build().layers]) == bool(cutout)
+    assert f"cutout {cutout or 'none'}" in fast.description
 
 
 def test_throughput_command_writes_both_set_ups(tmp_path, monkeypatch):

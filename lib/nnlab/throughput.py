@@ -128,6 +128,7 @@ def fast_recipe(splits: Any, *, width: int = FULL_RECIPE["width"], epochs: int =
     return Recipe(build=calls["build"], optimizer=calls["optimizer"], loss=calls["loss"],
                   batch_size=calls["batch_size"], precision=precision, steps_per_execution=per_call,
                   description=(f"train_cifar_cnn: {precision}, batch {calls['batch_size']}, "
+                               f"cutout {calls['config']['cutout'] or 'none'}, "
                                f"{calls['config']['optimizer']}, compiled step, {per_call} steps per call"))
 
 
