@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import keras
@@ -610,7 +611,7 @@ def channel_stats(x: np.ndarray, max_images: int = 10_000) -> tuple[list[float],
     return sample.mean(axis=axes).tolist(), (sample.std(axis=axes) + 1e-7).tolist()
 
 
-FULL_CIFAR_CNN: dict[str, int] = {"width": 64, "epochs": 24, "batch_size": 512, "cutout": 8}
+FULL_CIFAR_CNN: Mapping[str, int] = MappingProxyType({"width": 64, "epochs": 24, "batch_size": 512, "cutout": 8})
 """Lab 5c's full-profile CNN, as keyword arguments of :func:`train_cifar_cnn`; the throughput
 measurement (:mod:`nnlab.throughput`) times the same recipe. Cutout as in the DAWNBench recipe
 (at half width, 24 epochs, it left the test accuracy unchanged on a CPU: benchmarks/README.md)."""

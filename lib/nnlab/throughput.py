@@ -30,7 +30,7 @@ import contextlib
 import gc
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -46,7 +46,7 @@ __all__ = ["FULL_RECIPE", "Measurement", "NAIVE_BATCH", "Recipe", "backend_detai
 NAIVE_BATCH = 32
 """Keras's default batch size: the naive set-up's."""
 
-FULL_RECIPE: dict[str, int] = FULL_CIFAR_CNN
+FULL_RECIPE: Mapping[str, int] = FULL_CIFAR_CNN
 """Lab 5c's full-profile CNN (:data:`nnlab.cnn_tools.FULL_CIFAR_CNN`): the network and schedule measured."""
 
 DEFAULT_STEPS = 300
