@@ -69,15 +69,11 @@ for packed in "$KIT"/data-mnist/*.npz.xz; do
     [ -e "$packed" ] || continue
     npz="$NNLAB_DATA/$(basename "$packed" .xz)"
     [ -e "$npz" ] || "$PYTHON" - "$packed" "$npz" <<'EOF' || { echo "unpacking $packed failed"; exit 1; }
-import lzma, os, sys
-packed, npz = sys.argv[1:]
-try:
-    with lzma.open(packed) as source, open(npz + ".part", "wb") as target:
-        target.write(source.read())
-    os.replace(npz + ".part", npz)  # whole or not at all
-finally:
-    if os.path.exists(npz + ".part"):
-        os.remove(npz + ".part")
+import lzma, shutil, sys
+from pathlib import Path
+from nnlab._download import atomic_write  # whole or not at all, as every file of nnlab's cache
+with lzma.open(sys.argv[1]) as source, atomic_write(Path(sys.argv[2])) as target:
+    shutil.copyfileobj(source, target, 1 << 22)
 EOF
 done
 for npz in "$KIT"/data-mnist/*.npz; do  # a kit made before the data were xz-compressed

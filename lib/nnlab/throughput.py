@@ -110,10 +110,9 @@ def _recorded_training() -> Iterator[dict[str, Any]]:
 def _cifar_recipe(splits: Any, *, width: int, epochs: int, batch_size: int, precision: str) -> dict[str, Any]:
     from nnlab import cnn_tools
 
-    others = {k: v for k, v in FULL_RECIPE.items() if k not in ("width", "epochs", "batch_size")}  # e.g. cutout
+    recipe = {**FULL_RECIPE, "width": width, "epochs": epochs, "batch_size": batch_size}  # the rest (cutout) as lab 5c
     with _recorded_training() as calls:
-        cnn_tools.train_cifar_cnn(splits, epochs=epochs, batch_size=batch_size, width=width,
-                                  precision=precision, cache=False, name="throughput", **others)
+        cnn_tools.train_cifar_cnn(splits, **recipe, precision=precision, cache=False, name="throughput")
     return calls
 
 

@@ -90,20 +90,12 @@ class StepProgbar(keras.callbacks.ProgbarLogger):
     With ``steps_per_execution`` > 1, Keras 3 reports each call into the compiled function as
     ending a full call's batches later, so the last, shorter call of an epoch shows e.g.
     "96/88" with a negative time left (keras-team/keras#20861). :func:`train` uses this bar
-    instead; it counts the same steps and prints the same metrics.
+    instead; it counts the same steps and prints the same metrics. Only training batches are
+    clamped: inside ``fit`` Keras's bar does not show validation batches.
     """
 
-    def _clamp(self, batch: int) -> int:
-        return batch if not self.target else min(batch, self.target - 1)
-
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        super().on_train_batch_end(self._clamp(batch), logs)
-
-    def on_test_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        super().on_test_batch_end(self._clamp(batch), logs)
-
-    def on_predict_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        super().on_predict_batch_end(self._clamp(batch), logs)
+        super().on_train_batch_end(batch if not self.target else min(batch, self.target - 1), logs)
 
 
 def _key(payload: Mapping[str, Any]) -> str:
