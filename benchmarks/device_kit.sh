@@ -52,13 +52,15 @@ done
     "${platforms[@]}" -d "$KIT/wheels" $wanted
 
 echo "==> MNIST and Fashion-MNIST from $DATA, xz-compressed, into $KIT/data-mnist"
-"$PYTHON" - "$DATA" "$KIT/data-mnist" <<'EOF'
+PYTHONPATH="$PWD/lib${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" - "$DATA" "$KIT/data-mnist" <<'EOF'
 import io
 import lzma
 import sys
 from pathlib import Path
 
 import numpy as np
+
+from nnlab._download import atomic_write  # whole or not at all, as every file of nnlab's cache
 
 source, dest = Path(sys.argv[1]), Path(sys.argv[2])
 for name in ("mnist", "fashion_mnist"):
@@ -73,9 +75,8 @@ for name in ("mnist", "fashion_mnist"):
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)  # uncompressed: xz does far better on the raw bytes than on zip's deflate
     print(f"    compressing {name} ({buffer.tell() / 2**20:.0f} MiB), a minute or two", flush=True)
-    tmp = out.with_name(out.name + ".part")
-    tmp.write_bytes(lzma.compress(buffer.getvalue(), preset=9))
-    tmp.replace(out)
+    with atomic_write(out) as target:
+        target.write(lzma.compress(buffer.getvalue(), preset=9))
 EOF
 
 echo "==> CIFAR-10 (JPEG mirror) into $KIT/data-cifar"
