@@ -50,7 +50,13 @@ $(STAMP): requirements.txt pyproject.toml
 		> $(VENV)/share/jupyter/lab/settings/overrides.json
 	@touch $(STAMP)
 
-setup: $(STAMP) ## create .venv and install everything (done by book/test/lab too)
+# Every kernel the venv's Python starts reads this (see the file for why).
+KERNEL_CONFIG := $(VENV)/etc/ipython/ipython_kernel_config.py
+$(KERNEL_CONFIG): etc/ipython/ipython_kernel_config.py $(STAMP)
+	@mkdir -p $(@D)
+	@cp $< $@
+
+setup: $(STAMP) $(KERNEL_CONFIG) ## create .venv and install everything (done by book/test/lab too)
 
 data: $(STAMP) ## fetch and verify the data sets the labs use
 	$(BIN)/python -m nnlab data fetch $(DATASETS)

@@ -154,6 +154,19 @@ def test_record_lab_from_several_processes_at_once_loses_no_lab(tmp_path, monkey
     assert sorted(p.name for p in stem.parent.iterdir()) == ["bench-full-jax-gpu.json", "bench-full-jax-gpu.md"]
 
 
+def test_run_lab_executes_the_notebook_over_an_encrypted_kernel_connection_where_it_can(tmp_path):
+    """run_lab's kernel gets CurveZMQ keys when jupyter_client and pyzmq offer them (as here and on the device)."""
+    encrypted = dict(bench.kernel_config().get("KernelManager", {})).get("transport_encryption") == "auto"
+    lab = tmp_path / "labs" / "encrypted.py"
+    lab.parent.mkdir()
+    lab.write_text("# %%\nfrom ipykernel.kernelapp import IPKernelApp\n"
+                   f"keys = getattr(IPKernelApp.instance(), 'curve_secretkey', None)\nassert (keys is not None) == {encrypted}\n")
+    assert bench.run_lab(lab, timeout=120) > 0
+    lab.write_text("# %%\nraise ValueError('a failing cell fails the lab')\n")
+    with pytest.raises(Exception, match="a failing cell"):
+        bench.run_lab(lab, timeout=120)
+
+
 def test_bench_file_name_says_cpu_or_gpu(tmp_path, monkeypatch):
     """A CPU run and a GPU run of one profile and backend never continue each other's file."""
     monkeypatch.setattr(results, "_device", lambda: "GPU")

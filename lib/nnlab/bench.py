@@ -86,6 +86,24 @@ class LabStopped(BaseException):
     """
 
 
+def kernel_config():
+    """Notebook-client settings that encrypt the kernel's connection where the installed Jupyter can.
+
+    jupyter_client 8.10+ hands a kernel that declares CurveZMQ support (ipykernel 7.3+) its keys
+    when ``KernelManager.transport_encryption`` is ``"auto"``; the kernel then encrypts what it
+    sends and does not warn about plain TCP at start. Older versions, or a pyzmq built without
+    CurveZMQ, keep the default (plain TCP on the loopback address).
+    """
+    import zmq
+    from jupyter_client.manager import KernelManager
+    from traitlets.config import Config
+
+    config = Config()
+    if zmq.has("curve") and "transport_encryption" in KernelManager.class_trait_names():
+        config.KernelManager.transport_encryption = "auto"
+    return config
+
+
 def run_lab(path: Path, timeout: int = 3600) -> float:
     """Execute one lab as a notebook in its own folder; return the seconds it took.
 
@@ -97,7 +115,7 @@ def run_lab(path: Path, timeout: int = 3600) -> float:
     from nbclient import NotebookClient
 
     notebook = jupytext.read(path, fmt="py:percent")
-    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", config=kernel_config(),
                             resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
     try:
