@@ -275,3 +275,26 @@ def test_start_lab_prints_profile_seeds_and_opens_claims(monkeypatch, capsys):
     assert np.random.rand() == first
     assert profile.name == "smoke" and table.chapter == "Lab 0 — Test" and table.profile == profile
     assert "nnlab profile: smoke" in capsys.readouterr().out
+
+
+def test_tensorflows_retracing_notice_is_dropped_and_its_other_warnings_pass():
+    """Sweeps train many models in a row; TensorFlow's "retracing" warning reached the book's pages."""
+    import logging
+
+    from nnlab import _environment
+
+    _environment.configure()
+    _environment.configure()   # configuring twice adds one filter, not two
+    logger = logging.getLogger("tensorflow")
+    assert sum(isinstance(f, _environment.DropRetracingNotice) for f in logger.filters) == 1
+    seen: list[str] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: seen.append(record.getMessage())
+    logger.addHandler(handler)
+    try:
+        logger.warning("5 out of the last 5 calls to <function f at 0x1> triggered tf.function retracing. "
+                       "Tracing is expensive and the excessive number of tracings could be due to …")
+        logger.warning("Compiled the loaded model, but the compiled metrics have yet to be built.")
+    finally:
+        logger.removeHandler(handler)
+    assert seen == ["Compiled the loaded model, but the compiled metrics have yet to be built."]

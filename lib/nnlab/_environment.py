@@ -9,10 +9,17 @@ removes stderr from its pages): turning them off with ``TF_ENABLE_ONEDNN_OPTS=0`
 once did, made a training step of lab 5c's CNN 1.7× (the quick profile's width) to 2.5×
 (width 32) slower on a 2-core CPU. With them on, a rerun on the same machine still gives the
 same weights bit for bit; another CPU may round differently, as it may without oneDNN.
+
+TensorFlow's Python logger also warns that "N out of the last M calls to <function …>
+triggered tf.function retracing" whenever several new models are trained or asked for
+predictions in a row — what every sweep in the labs does, each model compiling its own
+function once. It is printed on stdout, so it reached the book's pages; nnlab drops that one
+message (:class:`DropRetracingNotice`) and leaves every other TensorFlow warning alone.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 
 KNOWN_BACKENDS = ("tensorflow", "jax", "torch")
@@ -20,6 +27,13 @@ KNOWN_BACKENDS = ("tensorflow", "jax", "torch")
 _QUIET_DEFAULTS = {
     "TF_CPP_MIN_LOG_LEVEL": "2",  # no INFO/WARNING lines from TensorFlow's C++ core
 }
+
+
+class DropRetracingNotice(logging.Filter):
+    """Drops TensorFlow's "triggered tf.function retracing" warning; every other message passes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in str(record.msg)
 
 
 class BackendError(RuntimeError):
@@ -30,6 +44,9 @@ def configure() -> None:
     """Set quiet defaults and validate ``KERAS_BACKEND`` (before Keras is imported)."""
     for name, value in _QUIET_DEFAULTS.items():
         os.environ.setdefault(name, value)
+    tf_logger = logging.getLogger("tensorflow")   # the logger TensorFlow writes to once imported
+    if not any(isinstance(f, DropRetracingNotice) for f in tf_logger.filters):
+        tf_logger.addFilter(DropRetracingNotice())
     backend = os.environ.get("KERAS_BACKEND", "").strip()
     if backend and backend not in KNOWN_BACKENDS:
         raise BackendError(

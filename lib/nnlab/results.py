@@ -71,8 +71,11 @@ def record(
     goal: float | None = None,
     higher_is_better: bool = True,
     seconds: float | None = None,
-) -> Result:
-    """Store one headline number for ``lab`` (replacing an earlier one of the same name)."""
+) -> None:
+    """Store one headline number for ``lab`` (replacing an earlier one of the same name).
+
+    Returns nothing, so that a lab cell ending in ``results.record(...)`` shows no value.
+    """
     result = Result(
         lab=lab, name=name, value=float(value), unit=unit, report_best=report_best, report=report,
         goal=goal, higher_is_better=higher_is_better, profile=get_profile().name,
@@ -94,7 +97,6 @@ def record(
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    return result
 
 
 def clear(lab: str) -> None:
