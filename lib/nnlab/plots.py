@@ -53,9 +53,13 @@ def learning_curves(
 ) -> plt.Figure:
     """One panel per metric; one colour per run; solid = training, dashed = validation.
 
-    ``runs`` maps a label to a :class:`~nnlab.training.Run` or to a plain history dict.
+    ``runs`` maps a label to a :class:`~nnlab.training.Run` or to a plain history dict. The
+    legend sits right of the panels in a column of its own, as wide as the longest label, so
+    that long run names do not squeeze the panels.
     """
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.4), squeeze=False)
+    longest = max([len(str(label)) for label in runs] + [18 if validation else 0])
+    legend_width = min(4.0, 0.8 + 0.075 * longest)   # inches, for 9–10 pt text
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics) + legend_width, 3.4), squeeze=False)
     colors = run_colors(len(runs))
     for ax, metric in zip(axes[0], metrics):
         for color, (label, run) in zip(colors, runs.items()):
@@ -96,7 +100,8 @@ def bar_compare(
     fmt: str = "{:.3f}",
 ) -> plt.Figure:
     """Horizontal bars for one number per variant, labelled, with an optional reference line."""
-    fig, ax = plt.subplots(figsize=(7, 0.45 * len(values) + 1.2))
+    legend_width = min(3.0, 0.8 + 0.075 * len(reference_label)) if reference is not None else 0.0
+    fig, ax = plt.subplots(figsize=(7 + legend_width, 0.45 * len(values) + 1.2))
     names = list(values)
     nums = [values[n] for n in names]
     ax.barh(names, nums, color=plt.cm.viridis(0.45))
@@ -104,7 +109,7 @@ def bar_compare(
         ax.text(v, y, " " + fmt.format(v), va="center", fontsize=8)
     if reference is not None:
         ax.axvline(reference, color="crimson", ls=":", label=reference_label)
-        ax.legend(loc="lower right")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)   # clear of bars and labels
     ax.invert_yaxis()
     ax.set_xlabel(ylabel)
     ax.grid(axis="y", visible=False)
@@ -156,17 +161,22 @@ def histograms(
     """One histogram panel per named array (weights, activations, errors…).
 
     ``bins`` is a count or the bin edges; ``logy`` draws counts on a log scale, so that
-    rare values (a few large errors) stay visible next to a tall peak (added in lab 6).
+    rare values (a few large errors) stay visible next to a tall peak (added in lab 6) — in
+    each panel whose counts span at least a decade (a narrower range reads better linear).
+    Every panel shows its own tick numbers, at most five on the x axis.
     """
     n = len(arrays)
     ncols = min(ncols, n)
     nrows = int(np.ceil(n / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 2.5 * nrows), squeeze=False, sharex=sharex)
     for ax, (name, values) in zip(axes.flat, arrays.items()):
-        ax.hist(np.ravel(values), bins=bins, color=plt.cm.viridis(0.35))
+        counts, _, _ = ax.hist(np.ravel(values), bins=bins, color=plt.cm.viridis(0.35))
         ax.set_title(name, fontsize=9)
         ax.set_xlabel(xlabel)
-        if logy:
+        ax.xaxis.set_major_locator(MaxNLocator(5))
+        ax.tick_params(axis="x", labelbottom=True, labelsize=8)
+        nonzero = counts[counts > 0]
+        if logy and len(nonzero) and nonzero.max() >= 10 * nonzero.min():
             ax.set_yscale("log")
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
