@@ -69,6 +69,10 @@ def test_confusion_matrix_and_mistakes():
     probs2 = np.array([[.1, .9], [.4, .6], [.2, .8], [.9, .1]])
     assert ct.most_confident_mistakes(probs2, np.array([0, 0, 0, 0]))[0].tolist() == [0, 2, 1]
     assert ct.top_confusions(cm, ["a", "b", "c"], k=1)[0][2] == 1
+    directed = np.array([[50, 9, 1], [8, 40, 7], [0, 9, 60]])   # b→a and c→b tie the largest single cell…
+    assert set(ct.top_confusions(directed, ["a", "b", "c"], k=2)) == {("a", "b", 9), ("c", "b", 9)}
+    # …but the pair a↔b (9 + 8) is confused more than b↔c (7 + 9 = 16) and a↔c (1 + 0)
+    assert ct.top_confusions(directed, ["a", "b", "c"], k=3, pairs=True) == [("a", "b", 17), ("b", "c", 16), ("a", "c", 1)]
     assert set(ct.pick_examples(probs, y, 10, correct=False)) == {1, 3, 5}
     assert set(ct.pick_examples(probs, y, 2, correct=True)) <= {0, 2, 4}
 

@@ -199,9 +199,16 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int | No
     return np.bincount(y_true * n + y_pred, minlength=n * n).reshape(n, n)
 
 
-def top_confusions(cm: np.ndarray, class_names: Sequence[str] | None = None, k: int = 3) -> list[tuple[str, str, int]]:
-    """The ``k`` largest off-diagonal cells: (true class, predicted class, count)."""
+def top_confusions(cm: np.ndarray, class_names: Sequence[str] | None = None, k: int = 3, *,
+                   pairs: bool = False) -> list[tuple[str, str, int]]:
+    """The ``k`` largest off-diagonal cells: (true class, predicted class, count).
+
+    With ``pairs=True``, the ``k`` pairs of classes confused most in either direction:
+    (class a, class b, a taken for b + b taken for a), each pair once.
+    """
     off = np.array(cm, dtype=np.int64)
+    if pairs:
+        off = np.triu(off + off.T, k=1) - np.tril(np.ones_like(off))   # each pair once; diagonal and below: -1
     np.fill_diagonal(off, -1)
     flat = np.argsort(off, axis=None)[::-1][:k]
     names = list(class_names) if class_names is not None else [str(i) for i in range(len(cm))]
