@@ -110,7 +110,7 @@ fig, ax = plt.subplots(figsize=(5.5, 3.4))
 ax.loglog(check["N"], check["max_abs_error"], "o-", label="NumPy MLP, layer 2")
 ax.set_xlabel("N  (ε = 1/N)")
 ax.set_ylabel("max |finite difference − backprop|")
-ax.set_title("Gradient check: error vs N")
+ax.set_title("Gradient check: error vs N");
 
 # %% [markdown]
 # The error falls by about a factor 100 per decade of $N$ — the $\varepsilon^2$ of the Taylor
@@ -177,7 +177,7 @@ with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         nets[label] = NumpyMLP(LAYERS, activation="relu", seed=0, **kwargs)
         histories[label] = nets[label].train(x_train, y_train, epochs=EPOCHS, batch_size=100, lr=0.1,
                                              x_val=x_val, y_val=y_val)
-plots.learning_curves(histories, title=f"NumPy MLP {LAYERS} on MNIST, SGD lr 0.1");
+plots.learning_curves(histories, title=f"NumPy MLP {LAYERS} on MNIST, SGD lr 0.1", logy=("loss",));
 
 # %%
 final = {label: float(np.nan_to_num(h["val_accuracy"][-1])) for label, h in histories.items()}
@@ -187,6 +187,9 @@ plots.bar_compare(final, ylabel="validation accuracy after training", title="Ini
 # %% [markdown]
 # Zero and constant starts stay at or near chance; everything of sensible scale learns. The
 # tiny σ=1e-4 start learns too, but only once its signal has grown: its curve starts late.
+# In the accuracy panel the zero and constant curves lie on top of each other; the loss is
+# drawn on a log scale because the all-ones start begins orders of magnitude higher than
+# the others.
 
 # %%
 good = max(final["Glorot"], final["He"])
@@ -267,8 +270,15 @@ claims.check("nnlab", "σ = 1/√n keeps the norm of order 1 (linear); He's √(
 # The norm is one number per layer; the histograms below show the whole spread of the
 # activations, here for tanh, where $\sigma = 1/\sqrt n$ still lets the spread shrink slowly
 # (tanh's slope is below 1 away from 0). In Jupyter, move $\sigma$, the activation and the
-# depth: the last panel is closest to level near $1/\sqrt n$ (linear, tanh) or $\sqrt{2/n}$
-# (ReLU), and far from those values it falls or climbs by a constant factor per layer.
+# depth, and watch the last panel:
+#
+# - **linear**: level at $\sigma\sqrt n = 1$; on either side the spread falls or climbs by
+#   the factor $\sigma\sqrt n$ per layer;
+# - **ReLU**: level at He's $\sigma = \sqrt{2/n}$; on either side it falls or climbs by a
+#   constant factor per layer, too;
+# - **tanh**: for $\sigma\sqrt n < 1$ it falls by about $\sigma\sqrt n$ per layer, like the
+#   linear chain; at $\sigma\sqrt n = 1$ it shrinks slowly, as here; above 1 it settles on a
+#   plateau below 1 and stays there — tanh saturates, so its outputs cannot explode.
 
 # %%
 from nnlab.widgets import explore_init
@@ -308,12 +318,30 @@ for ax, ylabel in zip(axes, ("std of the layer's output", "‖∂L/∂W‖ of th
 axes[0].legend()
 fig.suptitle(f"MLP {THIN} at initialization, one batch of Fashion-MNIST")
 fig.tight_layout()
-display(stats["uniform ±0.05"][["units", "mean", "std", "frac_dead", "grad_norm"]].style.format("{:.2e}"))
+display(stats["uniform ±0.05"][["units", "mean", "std", "frac_dead", "grad_norm"]].style.format("{:.2e}")
+        .format("{:.0f}", subset=["units"]))
+
+# %% [markdown]
+# With the small uniform start the signal shrinks layer by layer, yet the gradient does not
+# fade on its way down: it is tiny in *every* layer, the first and the last alike. A
+# layer's weight gradient is its input times the error arriving from above. At the top the
+# error has its normal size, but the layer's input — the signal after six layers — is
+# almost zero, so the gradient is tiny. Going down, the error shrinks by about the same
+# factor per layer by which the inputs grow, so the product stays at that tiny size. (In
+# the right panel the uniform line is hidden under Glorot's: both draw uniform weights from
+# the same seed, so their weights differ only by a scale factor per layer, and with zero
+# biases the same ReLU units are dead.)
 
 # %%
-ratio = stats["uniform ±0.05"]["grad_norm"].iloc[0] / stats["He"]["grad_norm"].iloc[0]
-claims.check("Report 002", "With small uniform init the gradient vanishes before it reaches the first layer",
-             holds=ratio < 1e-3, evidence=f"‖∂L/∂W₁‖ uniform / He = {ratio:.1e}")
+uniform, he = stats["uniform ±0.05"], stats["He"]
+grad_ratio = uniform["grad_norm"] / he["grad_norm"]
+signal_ratio = uniform["std"].iloc[-2] / he["std"].iloc[-2]  # the last hidden layer's output
+claims.check("Report 002", "With small uniform init the gradients vanish: tiny in every layer, because the "
+             "forward signal has already vanished",
+             holds=grad_ratio.max() < 1e-3 and signal_ratio < 1e-3,
+             evidence=f"‖∂L/∂W‖ uniform / He: {grad_ratio.min():.1e} to {grad_ratio.max():.1e} across the "
+                      f"{len(grad_ratio)} layers (layer 1: {grad_ratio.iloc[0]:.1e}); std of the last hidden "
+                      f"layer's output, uniform / He: {signal_ratio:.0e}")
 
 # %%
 THIN_EPOCHS = profile.pick(smoke=1, quick=8, full=30)

@@ -166,11 +166,17 @@ for name in DATASETS:
                      "counts if |drop| > (pp)": f"{100 * threshold:.2f}"})
 table = pd.DataFrame(rows).set_index(["data set", "model"])
 display(table)
+print("test accuracy of each seed (%): " + "; ".join(
+    f"{name} {model_kind} {condition} " + " / ".join(f"{100 * a:.2f}" for a in values)
+    for (name, model_kind, condition), values in acc.items()))
 
 # %% [markdown]
-# The learning curves of the first seed show where the two models part ways: the MLP's solid
-# (training) and dashed (validation) curves on permuted images follow its curves on the
-# original images, while the CNN on permuted images stays below its original-image self.
+# A spread of 0.00 means that the seeds happened to get the same number of test images
+# right (the line under the table lists each seed's accuracy), not that they trained the
+# same network. The learning curves of the first seed show where the two models part ways:
+# the MLP's solid (training) and dashed (validation) curves on permuted images follow its
+# curves on the original images, while the CNN on permuted images stays below its
+# original-image self.
 
 # %%
 for name in DATASETS:
@@ -225,12 +231,13 @@ for name in DATASETS:
           f"accuracy {acc_orig:.4f} (original MLP, original images) vs {acc_copy:.4f} (copy, permuted images)")
 
 # %% [markdown]
-# The differences are at the level of float32 rounding, and the wrong permutations are off by
-# whole tenths of probability. Note what the argument does and does not say. It is
-# *structural*: for every MLP there is an equally good MLP for permuted data, so the best
-# achievable accuracy is identical. The MLP we actually trained on permuted images is a
-# different network (its random initial weights sit in other rows), so its accuracy in the
-# table above differs from the original one by seed noise — the equality of those two
+# The differences are at the level of float32 rounding, while a wrong permutation moves
+# some outputs by a sizeable part of the probability range — in a well-trained network by
+# nearly all of it (the maxima printed above). Note what the argument does and does not
+# say. It is *structural*: for every MLP there is an equally good MLP for permuted data, so
+# the best achievable accuracy is identical. The MLP we actually trained on permuted images
+# is a different network (its random initial weights sit in other rows), so its accuracy in
+# the table above differs from the original one by seed noise — the equality of those two
 # numbers is *statistical*, which is why we repeat the training over seeds.
 
 # %% [markdown]
