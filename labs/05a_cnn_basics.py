@@ -18,8 +18,8 @@
 # changes two things at once: how many parameters the layer has, and how large the maps are
 # that it hands to the next layer. This lab (the first of three on feature maps) counts both
 # exactly, then turns each knob in turn on Fashion-MNIST, as Reports 003 and 004 did, and ends
-# with three CNNs that set this book's marks on MNIST and Fashion-MNIST: a tiny one of about
-# two thousand parameters, and two full-size ones.
+# with the CNNs that set this book's marks on MNIST and Fashion-MNIST: a tiny one of about
+# two thousand parameters, Report 001's own CNN retrained, and two larger ones of our own.
 
 # %% tags=["hide-input"]
 import time
@@ -230,7 +230,8 @@ print(f"valid 3×3 conv: {valid_in} → {valid_out} pixels per side")
 # ## Depth
 #
 # More blocks mean more nonlinear steps and a wider view for the last layer's filters (each
-# 2×2 pool doubles the area a 3×3 filter covers in the original image), but also smaller maps.
+# 2×2 pool doubles the width of the patch of the original image that a 3×3 filter sees), but
+# also smaller maps.
 # Report 004 found one conv block within a few tenths of a percent of deeper networks on these
 # data sets.
 
@@ -241,8 +242,10 @@ all_runs["depth"], fig = run_sweep("depth")
 # ## All variants side by side
 #
 # The test accuracy of every variant (on the held-out test images) next to its parameter
-# count. In the smaller profiles the differences between neighbouring variants are within the
-# noise of a short run on a subset; only the large effects are worth reading.
+# count. In the smaller profiles' runs of a few epochs, the variants that hand large maps to a
+# big dense layer (no pooling, a single block) learn fastest and may lead by a few points; the
+# reports' longer runs, and the full profile's, let the others catch up. Differences of a point
+# or less between neighbouring variants are within the noise of a short run on a subset.
 
 # %%
 variants = {"base": all_runs["kernel_size"]["base"]}
@@ -292,8 +295,10 @@ sa = {run.config["strides"]: run.extra["test_accuracy"] for run in all_runs["str
 pa = {run.config["padding"]: run.extra["test_accuracy"] for run in all_runs["padding"].values()}
 claims.check("Reports 003/004", "Large strides hurt: stride 8 in every layer is clearly worse than stride 1",
              holds=sa[1] - sa[8] > 0.02, evidence=f"stride 1: {sa[1]:.4f}, stride 8: {sa[8]:.4f}", kind="accuracy")
-claims.check("Report 004", "Same or valid padding makes no real difference on Fashion-MNIST (< 1 point)",
-             holds=abs(pa["same"] - pa["valid"]) < 0.01, evidence=f"same {pa['same']:.4f}, valid {pa['valid']:.4f}",
+padding_points = round(100 * abs(pa["same"] - pa["valid"]), 2)   # rounded: 20 of 2,000 images is 1 point, not 0.99…
+claims.check("Report 004", "Same or valid padding makes no real difference on Fashion-MNIST (at most 1 point)",
+             holds=padding_points <= 1.0,
+             evidence=f"same {pa['same']:.4f}, valid {pa['valid']:.4f}: {padding_points:.2f} points apart",
              kind="accuracy")
 
 # %% [markdown]
@@ -340,8 +345,9 @@ results.record(LAB, "Tiny CNN (≤ 2.1k parameters) on MNIST, test accuracy", ti
 # %% [markdown]
 # ## The MNIST and Fashion-MNIST CNNs
 #
-# Three full-size networks. First Report 001's own CNN, trained for ten epochs as in the report
-# (with Adam: the report does not name its optimizer), to check its 98.59 %. Then two networks built with
+# Three full-size networks. First Report 001's own CNN, trained in the full profile for ten
+# epochs as in the report (with Adam: the report does not name its optimizer), to check its
+# 98.59 %. Then two networks built with
 # `nnlab.models.cnn` that add what has become standard since: two conv layers per block, batch
 # normalization after each conv, dropout before the dense layers, a one-cycle learning rate,
 # and *data augmentation* — small random shifts and rotations of the digits, and for the
@@ -387,9 +393,13 @@ fig = plots.learning_curves({"Report 001 CNN (MNIST)": r001_run, "MNIST CNN": mn
                             title="The headline CNNs")
 
 # %% [markdown]
-# With augmentation the training accuracy (solid) stays *below* the validation accuracy
-# (dashed) for a long time: the training images are harder, shifted and turned, than the
-# untouched validation images, and dropout is active only in training.
+# The training accuracy (solid) often sits *below* the validation accuracy (dashed), for three
+# reasons. It is an average over the epoch, taken while the weights were still improving, where
+# the validation accuracy is measured once at the epoch's end; with augmentation the training
+# images are harder, shifted and turned, than the untouched validation images; and dropout is
+# active only in training. In the smaller profiles these networks get far too few epochs to
+# show what they can do (the Fashion CNN may even trail the small sweep networks above): their
+# goals are for the full profile.
 
 # %%
 claims.check("Report 001", "Report 001's CNN reaches 98.59 % on MNIST after 10 epochs",

@@ -136,7 +136,7 @@ claims.check("nnlab", "The clock generator is deterministic: the same seed gives
 #
 # $$d(t, \hat t) = \min\big(|t-\hat t| \bmod 720,\; 720 - (|t-\hat t| \bmod 720)\big),$$
 #
-# so 11:50 read as 0:10 is 20 minutes off, not 700, and no reading is more than 360 minutes
+# so 11:50 read as 12:10 is 20 minutes off, not 700, and no reading is more than 360 minutes
 # (6 hours) wrong. A model that guesses at random is off by 180 minutes on average. Report 004
 # gives the same reason for writing its own loss: with a plain squared error, reading 11 o'clock
 # for 1 o'clock costs $10^2 = 100$ (hours²), although the clock is only 2 hours off ($2^2 = 4$).
@@ -160,9 +160,9 @@ grid = np.arange(0, 720, 7.5)
 pairs = clocks.common_sense_error(grid[:, None], grid[None, :])
 wraps = (clocks.common_sense_error(clocks.to_minutes(11, 50), clocks.to_minutes(0, 10)) == 20
          and pairs.max() == 360 and np.array_equal(pairs, pairs.T) and clocks.common_sense_error(5, 725) == 0)
-claims.check("nnlab", "The common-sense error wraps round the dial: 11:50 vs 0:10 is 20 minutes; "
+claims.check("nnlab", "The common-sense error wraps round the dial: 11:50 vs 12:10 is 20 minutes; "
              "it is symmetric and never above 360", holds=wraps,
-             evidence=f"d(11:50, 0:10) = {clocks.common_sense_error(710, 10)}; max over {len(grid)}² pairs "
+             evidence=f"d(11:50, 12:10) = {clocks.common_sense_error(710, 10)}; max over {len(grid)}² pairs "
                       f"{pairs.max():.0f}; symmetric: {np.array_equal(pairs, pairs.T)}")
 hours_off = float(clocks.common_sense_error(clocks.to_minutes(11, 0), clocks.to_minutes(1, 0))) / 60
 claims.check("Report 004", "Reading 11 for 1: the plain squared error is 100, the common-sense one 4 (hours²)",
@@ -230,7 +230,8 @@ hour_targets = np.cos(np.pi * np.arange(12) / 12)                  # Report 004'
 hour_gaps = np.abs(np.diff(np.append(hour_targets, hour_targets[0])))  # 12→1, 1→2, …, 10→11, 11→12
 display(pd.DataFrame({
     "encoding": ["(sin, cos) pairs", "Report 004: cos(πh/12), cos(πm/60)", "cos(2πm/60) alone"],
-    "largest change of the target in one minute": [pair_steps.max(), report_steps.max(), 2 * np.sin(np.pi / 60)],
+    "largest change of the target in one minute": [f"{step:.3f}" for step in
+                                                   (pair_steps.max(), report_steps.max(), 2 * np.sin(np.pi / 60))],
     "distinct targets for the 60 minutes": [60, 60, even_distinct],
     "read back exactly": ["yes" if pair_round_trip < 1e-6 else "no", "yes, but jumps at the hour", "no"],
 }).set_index("encoding"))
@@ -382,7 +383,8 @@ explore_clock(clock_readers, hour=1, minute=58, preset="hard", seed=3, size=SIZE
 #
 # Which hours get mixed up? Each row below is a true hour and each column the hour that was
 # read (the whole hours of the reading), for the 24-class model on the hard clocks — or, where
-# the profile did not train it there, the model with the most whole-hour errors. The table after
+# the profile did not train it there, the model with the most errors of about an hour (50–70
+# minutes). The table after
 # it counts, for every model, readings with the wrong hour, errors between 50 and 70 minutes,
 # and how many of those happened with the minute hand within 5 minutes of 12.
 
@@ -416,14 +418,15 @@ display(pd.DataFrame(hour_rows).T.rename_axis(["preset", "family"]))
 # %% [markdown]
 # Most wrong hours are neighbours, not wild guesses: with the hour hand between two hours, the
 # reading lands on the wrong side of the full hour. Errors of about an hour have a second cause
-# in the multi-head model, which the third column shows: its minute head outputs one number,
+# in the multi-head model, which the third column shows where that model makes them (in the
+# smaller profiles, on the easy clocks): its minute head outputs one number,
 # whose target drops from 59 to 0 when the minute hand passes 12, so clocks just before or after
 # the full hour can get a minute from the other end of the range — an error of almost an hour
 # with the hour right. That is the jump of the single cosine again. The periodic model is built
 # to avoid both: its minute pair goes smoothly round, and it picks the hour *with* the minute,
 # which is right whenever its hour pair is less than half an hour off. Where the hour hand is
-# read worse than that — on the hard clocks, by a model trained too briefly — its errors pile
-# up at exactly 60 minutes: the right minute in a neighbouring hour.
+# read worse than that — on the hard clocks, by a model trained too briefly — its errors
+# cluster around 60 minutes: about the right minute in a neighbouring hour.
 #
 # ## Beyond: trained on easy, tested on hard; a mirror at test time
 #
@@ -465,8 +468,9 @@ display(pd.DataFrame(transfer).T.rename_axis("mean error (min)"))
 #
 # The structural facts hold in every profile: the metric wraps round the dial, the $(\sin,\cos)$
 # pairs are periodic and one-to-one while Report 004's single cosines are not, and the generator
-# is deterministic. The accuracy claims compare the families on the hard clocks; they are
-# asserted only in the full profile and shown as indicative otherwise.
+# is deterministic. The accuracy claims compare the families on the hard clocks (on the easy
+# ones where a profile did not train every family on the hard ones: the evidence says which);
+# they are asserted only in the full profile and shown as indicative otherwise.
 
 # %%
 def scores(*families):
