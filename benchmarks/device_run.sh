@@ -83,6 +83,9 @@ done
 ls -l "$NNLAB_DATA" "${NNLAB_LOCAL_DIR:-/dev/null}" 2>/dev/null | grep -v '^total'
 
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+# nnlab's GPU code paths (mixed precision, "GPU" in the results) whatever its package check would
+# say of this machine's JAX build, which is not known in advance (nnlab.profiles.gpu_available)
+command -v nvidia-smi >/dev/null && export NNLAB_GPU=${NNLAB_GPU:-1}
 "$PYTHON" - <<'EOF' || { echo "the environment is not ready"; exit 1; }
 import importlib, os
 import keras, nnlab

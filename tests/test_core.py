@@ -29,6 +29,56 @@ def test_profile_auto_selects_by_device(monkeypatch):
     assert p.name == "quick" and p.chosen_by == "auto-detection"
 
 
+def test_a_visible_gpu_counts_only_if_the_backend_can_use_it(monkeypatch):
+    """The default install is CPU-only (tensorflow-cpu): a GPU laptop must not get the full profile on its CPU."""
+    monkeypatch.delenv("NNLAB_GPU", raising=False)
+    monkeypatch.delenv("NNLAB_PROFILE", raising=False)
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    monkeypatch.setattr(profiles, "nvidia_gpu_visible", lambda: True)
+    monkeypatch.setattr(profiles, "backend_can_use_cuda", lambda backend: False)
+    assert not profiles.gpu_available() and profiles.get_profile().name == "quick"
+    assert "no GPU support" in profiles.get_profile().describe()
+    monkeypatch.setattr(profiles, "backend_can_use_cuda", lambda backend: backend == "tensorflow")
+    assert profiles.gpu_available() and profiles.get_profile().name == "full"
+    assert "note:" not in profiles.get_profile().describe()
+    monkeypatch.setattr(profiles, "nvidia_gpu_visible", lambda: False)
+    assert not profiles.gpu_available()
+
+
+def test_nnlab_gpu_decides_when_set_and_a_typo_is_an_error(monkeypatch):
+    monkeypatch.setattr(profiles, "nvidia_gpu_visible", lambda: False)
+    monkeypatch.setenv("NNLAB_GPU", "1")
+    assert profiles.gpu_available()
+    monkeypatch.setenv("NNLAB_GPU", "0")
+    monkeypatch.setattr(profiles, "nvidia_gpu_visible", lambda: True)
+    monkeypatch.setattr(profiles, "backend_can_use_cuda", lambda backend: True)
+    assert not profiles.gpu_available()
+    monkeypatch.setenv("NNLAB_GPU", "yes")
+    with pytest.raises(profiles.ProfileError, match="NNLAB_GPU"):
+        profiles.gpu_available()
+
+
+def test_backend_gpu_support_is_read_from_the_installed_packages(monkeypatch):
+    versions = {"tensorflow-cpu": "2.21.0", "jaxlib": "0.10.2", "torch": "2.9.0+cpu"}
+    monkeypatch.setattr(profiles, "_installed", versions.get)
+    monkeypatch.setattr(profiles.metadata, "distributions", lambda: [])
+    profiles.backend_can_use_cuda.cache_clear()
+    try:
+        assert not profiles.backend_can_use_cuda("tensorflow")   # only tensorflow-cpu
+        assert not profiles.backend_can_use_cuda("jax")          # jaxlib without a CUDA plugin
+        assert not profiles.backend_can_use_cuda("torch")        # a +cpu wheel
+        versions.update({"tensorflow": "2.21.0", "torch": "2.9.0"})
+
+        class Plugin:
+            metadata = {"Name": "jax_cuda12_plugin"}
+        monkeypatch.setattr(profiles.metadata, "distributions", lambda: [Plugin()])
+        profiles.backend_can_use_cuda.cache_clear()
+        assert profiles.backend_can_use_cuda("tensorflow") and profiles.backend_can_use_cuda("jax")
+        assert profiles.backend_can_use_cuda("torch")
+    finally:
+        profiles.backend_can_use_cuda.cache_clear()
+
+
 def test_unknown_profile_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("NNLAB_PROFILE", "fast")
     with pytest.raises(profiles.ProfileError, match="smoke, quick, full"):
@@ -298,3 +348,17 @@ def test_tensorflows_retracing_notice_is_dropped_and_its_other_warnings_pass():
     finally:
         logger.removeHandler(handler)
     assert seen == ["Compiled the loaded model, but the compiled metrics have yet to be built."]
+
+
+def test_tensorboard_folder_is_taken_from_the_repository_root_when_relative(monkeypatch, tmp_path):
+    """A lab's kernel runs in labs/: NNLAB_TENSORBOARD=runs must not become labs/runs there."""
+    from nnlab import training
+    from nnlab.results import REPO_ROOT
+
+    monkeypatch.delenv("NNLAB_TENSORBOARD", raising=False)
+    assert training.tensorboard_dir() is None
+    monkeypatch.setenv("NNLAB_TENSORBOARD", "runs")
+    monkeypatch.chdir(tmp_path)
+    assert training.tensorboard_dir() == REPO_ROOT / "runs"
+    monkeypatch.setenv("NNLAB_TENSORBOARD", str(tmp_path / "logs"))
+    assert training.tensorboard_dir() == tmp_path / "logs"

@@ -21,7 +21,7 @@ SCRIPT = REPO / "benchmarks" / "device_run.sh"
 FAKE_PYTHON = r"""#!/usr/bin/env bash
 if [ "$1" = "-" ] && [ $# -gt 1 ]; then exec REAL_PYTHON "$@"; fi
 if [ "$1" = "-" ]; then cat >/dev/null; echo "environment ok"; exit 0; fi
-echo "$* | cache=${JAX_COMPILATION_CACHE_DIR:-none} min=${JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS:-none} backend=$KERAS_BACKEND data=$NNLAB_DATA local=${NNLAB_LOCAL_DIR:-none} prealloc=${XLA_PYTHON_CLIENT_PREALLOCATE:-unset}" >> "$CALLS"
+echo "$* | cache=${JAX_COMPILATION_CACHE_DIR:-none} min=${JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS:-none} backend=$KERAS_BACKEND data=$NNLAB_DATA local=${NNLAB_LOCAL_DIR:-none} prealloc=${XLA_PYTHON_CLIENT_PREALLOCATE:-unset} gpu=${NNLAB_GPU:-unset}" >> "$CALLS"
 if [ "$1 $2 $3" = "-m nnlab bench" ]; then
     out=$(echo "$*" | sed -E 's/.*--out ([^ ]+).*/\1/')
     case "$*" in
@@ -150,3 +150,22 @@ def test_rehearsal_asks_for_python_3_12_and_the_kit(tmp_path):
     proc = subprocess.run(["bash", str(rehearsal)], env={**env, "PYTHON": str(python311)}, capture_output=True,
                           text=True, timeout=30)
     assert proc.returncode == 1 and "is Python 3.11: the carried wheels are for 3.12" in proc.stderr
+
+
+@pytest.mark.skipif(shutil.which("timeout") is None, reason="needs coreutils' timeout, as the device has")
+def test_with_nvidia_smi_the_run_takes_nnlabs_gpu_code_paths(kit, tmp_path):
+    """The device's JAX build is not known in advance: where nvidia-smi answers, NNLAB_GPU=1 decides."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "nvidia-smi").write_text("#!/bin/sh\necho 'stand-in GPU'\n")
+    (bin_dir / "nvidia-smi").chmod(0o755)
+    proc, calls = _run({**kit, "PATH": f"{bin_dir}:{kit['PATH']}"}, "--profile", "smoke", "04")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    benches = [call for call in calls if call.startswith("-m nnlab bench")]
+    assert benches and all(call.endswith("gpu=1") for call in benches)
+    no_gpu_path = ":".join(d for d in kit["PATH"].split(":") if not (Path(d) / "nvidia-smi").exists())
+    Path(kit["CALLS"]).unlink()
+    proc, calls = _run({**kit, "PATH": no_gpu_path}, "--profile", "smoke", "04")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    benches = [call for call in calls if call.startswith("-m nnlab bench")]
+    assert benches and all(call.endswith("gpu=unset") for call in benches)

@@ -12,8 +12,9 @@ quick     building the book on a CPU                  minutes per lab; meaningfu
 full      a GPU                                       the real experiment; beats the reports
 ========  ==========================================  =====================================
 
-When the variable is unset, nnlab picks ``full`` on a machine with an NVIDIA GPU and
-``quick`` otherwise. A lab asks for its knobs with :meth:`Profile.pick`::
+When the variable is unset, nnlab picks ``full`` on a machine with an NVIDIA GPU that the
+Keras backend can use (:func:`gpu_available`) and ``quick`` otherwise. A lab asks for its
+knobs with :meth:`Profile.pick`::
 
     profile = get_profile()
     epochs = profile.pick(smoke=1, quick=5, full=30)
@@ -21,9 +22,11 @@ When the variable is unset, nnlab picks ``full`` on a machine with an NVIDIA GPU
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from dataclasses import dataclass
+from importlib import metadata
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -35,9 +38,62 @@ class ProfileError(ValueError):
     """Raised for an unknown ``NNLAB_PROFILE`` value."""
 
 
-def gpu_available() -> bool:
-    """True when an NVIDIA GPU is visible (checked without importing a backend)."""
+def nvidia_gpu_visible() -> bool:
+    """True when the machine shows an NVIDIA GPU (its driver's device file or ``nvidia-smi``)."""
     return os.path.exists("/dev/nvidiactl") or shutil.which("nvidia-smi") is not None
+
+
+def _installed(distribution: str) -> str | None:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+@functools.lru_cache(maxsize=None)
+def backend_can_use_cuda(backend: str) -> bool:
+    """Whether the installed build of ``backend`` has NVIDIA GPU support.
+
+    Read from the installed packages, without importing the backend or starting a GPU:
+    ``tensorflow-cpu`` (what ``requirements.txt`` installs on x86-64) has no GPU kernels,
+    while ``tensorflow`` may; JAX needs a CUDA plugin (``pip install "jax[cuda12]"``) or a
+    CUDA build of jaxlib; a PyTorch wheel tagged ``+cpu`` has no CUDA.
+    """
+    if backend == "tensorflow":
+        return _installed("tensorflow") is not None
+    if backend == "jax":
+        plugins = {(d.metadata["Name"] or "").lower().replace("_", "-") for d in metadata.distributions()}
+        return any(name.startswith("jax-cuda") for name in plugins) or "cuda" in (_installed("jaxlib") or "")
+    if backend == "torch":
+        version = _installed("torch")
+        return version is not None and "+cpu" not in version
+    return False
+
+
+def gpu_available() -> bool:
+    """True when nnlab runs on an NVIDIA GPU: one is visible and the Keras backend can use it.
+
+    ``NNLAB_GPU=1`` or ``0`` says so explicitly instead (the GPU run's script sets 1). With a GPU
+    but a CPU-only backend — the default install — nnlab takes its CPU paths (quick profile,
+    float32) instead of running the full profile slowly on the CPU.
+    """
+    forced = os.environ.get("NNLAB_GPU", "").strip()
+    if forced:
+        if forced not in ("0", "1"):
+            raise ProfileError(f"NNLAB_GPU={forced!r}: use 1 (take the GPU code paths), 0 (the CPU ones), "
+                               "or unset it to detect the GPU.")
+        return forced == "1"
+    backend = os.environ.get("KERAS_BACKEND", "").strip() or "tensorflow"
+    return nvidia_gpu_visible() and backend_can_use_cuda(backend)
+
+
+def idle_gpu_note() -> str:
+    """A hint when an NVIDIA GPU is visible but the backend cannot use it; "" otherwise."""
+    if os.environ.get("NNLAB_GPU", "").strip() or not nvidia_gpu_visible() or gpu_available():
+        return ""
+    backend = os.environ.get("KERAS_BACKEND", "").strip() or "tensorflow"
+    return (f"an NVIDIA GPU is visible, but the installed {backend} backend has no GPU support, so nnlab runs on "
+            "the CPU (see the book's set-up page to use the GPU)")
 
 
 @dataclass(frozen=True)
@@ -67,7 +123,9 @@ class Profile:
         """One line for a lab's first output: profile, backend and device."""
         backend = os.environ.get("KERAS_BACKEND", "tensorflow")
         device = "GPU" if gpu_available() else "CPU"
-        return f"nnlab profile: {self.name} (set by {self.chosen_by}) · backend: {backend} · device: {device}"
+        note = idle_gpu_note()
+        return (f"nnlab profile: {self.name} (set by {self.chosen_by}) · backend: {backend} · device: {device}"
+                + (f"\nnote: {note}" if note else ""))
 
 
 def get_profile(name: str | None = None) -> Profile:
