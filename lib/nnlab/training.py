@@ -110,12 +110,24 @@ def runs_dir() -> Path:
     return cache_dir() / "runs"
 
 
-def _tensorboard_callback(name: str) -> keras.callbacks.Callback | None:
-    """A TensorBoard callback when ``NNLAB_TENSORBOARD`` names a log folder."""
-    root = os.environ.get("NNLAB_TENSORBOARD")
+def tensorboard_dir() -> Path | None:
+    """The folder ``NNLAB_TENSORBOARD`` names, a relative path taken from the repository root
+    (a lab's kernel runs in ``labs/``, a script wherever it was started); None when unset."""
+    root = os.environ.get("NNLAB_TENSORBOARD", "").strip()
     if not root:
         return None
-    return keras.callbacks.TensorBoard(log_dir=str(Path(root) / name))
+    from nnlab.results import REPO_ROOT
+
+    path = Path(root).expanduser()
+    return path if path.is_absolute() else REPO_ROOT / path
+
+
+def _tensorboard_callback(name: str) -> keras.callbacks.Callback | None:
+    """A TensorBoard callback when ``NNLAB_TENSORBOARD`` names a log folder."""
+    root = tensorboard_dir()
+    if root is None:
+        return None
+    return keras.callbacks.TensorBoard(log_dir=str(root / name))
 
 
 def train(
