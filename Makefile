@@ -64,10 +64,12 @@ data: $(STAMP) ## fetch and verify the data sets the labs use
 book: setup data ## build the site with every lab executed (profile: NNLAB_PROFILE or auto)
 	@$(MAKE) -s --no-print-directory $(MATHJAX) || echo "==> no local MathJax (is npm installed?): pages will load it from its CDN"
 	@profile=$$($(BIN)/python -m nnlab profile); \
+	built_with="profile=$$profile backend=$${KERAS_BACKEND:-tensorflow} lib=$$(cat lib/nnlab/*.py | sha256sum | cut -c1-16)"; \
 	mkdir -p _build; \
-	if [ -f _build/.profile ] && [ "$$(cat _build/.profile)" != "$$profile" ]; then \
-		echo "==> profile changed to $$profile: clearing the execution cache"; rm -rf _build/.jupyter_cache _build/html _build/jupyter_execute _build/results; fi; \
-	echo "$$profile" > _build/.profile; \
+	if [ -f _build/.profile ] && [ "$$(cat _build/.profile)" != "$$built_with" ]; then \
+		echo "==> profile, backend or lib/nnlab changed since the last build ($$built_with): clearing the execution cache"; \
+		rm -rf _build/.jupyter_cache _build/html _build/jupyter_execute _build/results; fi; \
+	echo "$$built_with" > _build/.profile; \
 	echo "==> building the book in the $$profile profile"; \
 	start=$$(date +%s); \
 	NNLAB_PROFILE=$$profile NNLAB_STATIC=1 NNLAB_QUIET=1 $(BIN)/jupyter-book build . -W -n --keep-going; \
