@@ -110,7 +110,7 @@ display(slope_table.style.format("{:.3f}"))
 
 # %%
 sig_max = float(slopes["sigmoid"].max())
-claims.check("Report 002", "The sigmoid's small slope shrinks gradients: σ′(z) ≤ 1/4 everywhere",
+claims.check("nnlab", "As Report 002 warns, the sigmoid's small slope shrinks gradients: σ′(z) ≤ 1/4 everywhere",
              holds=sig_max <= 0.25 + 1e-4 and abs(float(z[np.argmax(slopes["sigmoid"])])) < 0.01,
              evidence=f"largest measured σ′ = {sig_max:.4f}, at z = {float(z[np.argmax(slopes['sigmoid'])]):.2f}; "
                       f"tanh′ ≤ {slopes['tanh'].max():.3f}")
@@ -653,7 +653,7 @@ claims.check("Report 002", "Sigmoid makes gradients vanish in deep nets; ReLU wi
              evidence=f"16 layers at init, layer-1/output gradient ratio: sigmoid {sig16[0]:.0e} (Glorot), "
                       f"{sig16[1]:.0e} (He); ReLU + He {relu16:.2f}")
 deep_sigmoid = max(grid_acc["sigmoid", i, DEEP] for i in GRID_INITS)
-claims.check("Report 002", "A deep sigmoid MLP does not train; ReLU + He does",
+claims.check("nnlab", "Report 002's warning, tested: a deep sigmoid MLP does not train; ReLU + He does",
              holds=deep_sigmoid < 0.2 and grid_acc["relu", "He", DEEP] > 0.8,
              evidence=f"{DEEP} layers: sigmoid ≤ {deep_sigmoid:.3f} (training accuracy "
                       f"{max(grid_train_acc['sigmoid', i, DEEP] for i in GRID_INITS):.3f}); "
@@ -669,8 +669,9 @@ deep_train = max(grid_train_acc["sigmoid", i, DEEP] for i in GRID_INITS)
 claims.check("Report 004", "Very deep MLPs fail because they overfit",
              holds=deep_train - deep_sigmoid > 0.1,
              evidence=f"the {DEEP}-layer sigmoid nets of width {WIDTH} (Report 004's were 100-layer ReLU nets of "
-                      f"width 10; lab 3 trains those in the full profile): training accuracy {deep_train:.3f}, "
-                      f"validation {deep_sigmoid:.3f} — a failure to fit, not overfitting",
+                      f"width 10; lab 3 tests those, with this same claim, in the full profile): "
+                      f"training accuracy {deep_train:.3f}, validation {deep_sigmoid:.3f} — a failure to fit, "
+                      "not overfitting",
              expected=False, kind="accuracy")
 
 # %% [markdown]
