@@ -153,7 +153,9 @@ fig = plots.filters(k1, title=f"{convs[1].name}: first 8 filters × first 8 inpu
 # like the image, filtered — edges in one direction, one colour. After each pooling step the
 # maps are coarser and less recognizable: they say *where* something that the filter responds
 # to is, at a coarser and coarser grid. `nnlab.cnn_tools.feature_maps` reads them through
-# `nnlab.inspect.layer_outputs`.
+# `nnlab.inspect.layer_outputs`. A unit of a deeper layer also sees a larger patch of the
+# image, its *receptive field*: a 3×3 conv widens the patch by two steps of the current grid,
+# and each 2×2 pool doubles the step. The line printed below counts it for every conv layer.
 
 # %%
 probs = cnn_tools.predict_proba(model, data.x_test)
@@ -164,17 +166,25 @@ maps = cnn_tools.feature_maps(model, data.x_test[chosen])
 fig = plots.feature_maps(maps, data.x_test[chosen], max_channels=12,
                          title=f"Feature maps for test image {chosen} ({names[data.y_test[chosen]]}), after ReLU")
 
-expected_shapes = {}
-side = data.input_shape[0]
+expected_shapes, field = {}, {}
+side, reach, step = data.input_shape[0], 1, 1   # reach: the input pixels one unit sees; step: input pixels per map pixel
 for conv in convs:
     side = cnn_tools.conv_output_size(side, conv.kernel_size[0], conv.strides[0], conv.padding)
     expected_shapes[conv.name] = (side, side, conv.filters)
+    reach, step = reach + (conv.kernel_size[0] - 1) * step, step * conv.strides[0]
+    field[conv.name] = reach
     side = cnn_tools.conv_output_size(side, 2, 2, "same")  # the 2×2 pool after the block
+    reach, step = reach + step, step * 2
 shapes = {name: m.shape for name, m in maps.items()}
-claims.check("Report 003", "Each conv layer gives one feature map per filter, of the size the output-size formula "
+print("receptive field of one unit, in input pixels:", ", ".join(f"{n}: {r}×{r}" for n, r in field.items()))
+claims.check("This lab", "Each conv layer gives one feature map per filter, of the size the output-size formula "
              "predicts; after ReLU none is negative",
              holds=shapes == expected_shapes and min(m.min() for m in maps.values()) >= 0,
              evidence=", ".join(f"{n}: {'×'.join(map(str, s))}" for n, s in shapes.items()))
+sizes = list(field.values())
+claims.check("Report 003", "Deeper conv layers look at larger areas of the image: each unit's receptive field grows "
+             "layer by layer", holds=all(a < b for a, b in zip(sizes, sizes[1:])) and sizes[-1] > 4 * sizes[0],
+             evidence=", ".join(f"{n}: {r}×{r} px" for n, r in field.items()) + f" of a {data.input_shape[0]}-px image")
 
 # %% [markdown]
 # In Jupyter, the explorer below lets you step through the first test images (it opens on the
@@ -383,6 +393,29 @@ claims.check("Report 003", "Report 003's CIFAR-10 CNN reaches about 71.2 % (we a
 claims.check("Report 003", "L2 on all layers can wreck the accuracy (71.20 % → 48.77 %): true at λ = 1e-2, "
              "Keras's default strength", holds=acc_by_l2[1e-2] <= acc_by_l2[0.0] - 0.15,
              evidence=", ".join(f"λ={lam:g}: {a:.4f}" for lam, a in acc_by_l2.items()), kind="accuracy")
+claims.check("Reports 000/003", "Without regularization the CNN overfits: it scores clearly higher on its training "
+             "images than on the test images (Report 000: about 80 % vs 70 %)", holds=gap["none"] > 0.05,
+             evidence=f"training images {variants['none'].extra['train_accuracy']:.4f}, test {acc['none']:.4f}",
+             kind="accuracy")
+strong = "L2 λ=1e-2"
+claims.check("Reports 001/003", "A strong L2 penalty removes the overfitting by underfitting: the gap closes while the "
+             "training and the test accuracy both fall",
+             holds=gap[strong] < 0.5 * gap["none"] and acc[strong] < acc["none"]
+             and variants[strong].extra["train_accuracy"] < variants["none"].extra["train_accuracy"] - 0.05,
+             evidence=f"λ = 1e-2: gap {gap[strong]:.3f} (none: {gap['none']:.3f}), training images "
+                      f"{variants[strong].extra['train_accuracy']:.4f} (none: {variants['none'].extra['train_accuracy']:.4f}), "
+                      f"test {acc[strong]:.4f} (none: {acc['none']:.4f})", kind="accuracy")
+confidence = probs.max(axis=1)
+is_right = pred == data.y_test
+claims.check("Report 003", "The misclassified images are the hard ones: the network is less sure of its wrong answers "
+             "than of its right ones (median confidence)",
+             holds=np.median(confidence[~is_right]) < np.median(confidence[is_right]),
+             evidence=f"median probability of the answer: wrong {np.median(confidence[~is_right]):.2f}, "
+                      f"right {np.median(confidence[is_right]):.2f}", kind="accuracy")
+claims.check("Report 000", "Dogs, or cats, their usual confusion, are the class recognised worst (report: 403 of "
+             "1,000 dogs right)", holds=per_class.idxmin() in ("cat", "dog"),
+             evidence=f"worst {per_class.idxmin()} {per_class.min():.3f}, best {per_class.idxmax()} {per_class.max():.3f}",
+             kind="accuracy")
 claims.check("This lab", "L2 shrinks the weights: the kernels' RMS falls as λ grows",
              holds=all(rms[a] > rms[b] for a, b in zip(sorted(rms), sorted(rms)[1:])),
              evidence=", ".join(f"λ={lam:g}: {r:.4f}" for lam, r in sorted(rms.items())), kind="accuracy")
