@@ -37,10 +37,11 @@ def test_a_visible_gpu_counts_only_if_the_backend_can_use_it(monkeypatch):
     monkeypatch.setattr(profiles, "nvidia_gpu_visible", lambda: True)
     monkeypatch.setattr(profiles, "backend_can_use_cuda", lambda backend: False)
     assert not profiles.gpu_available() and profiles.get_profile().name == "quick"
-    assert "no GPU support" in profiles.get_profile().describe()
+    assert "no GPU support" in profiles.idle_gpu_note()
+    assert "\n" not in profiles.get_profile().describe()   # one line: the site's banner shows it
     monkeypatch.setattr(profiles, "backend_can_use_cuda", lambda backend: backend == "tensorflow")
     assert profiles.gpu_available() and profiles.get_profile().name == "full"
-    assert "note:" not in profiles.get_profile().describe()
+    assert profiles.idle_gpu_note() == ""
     monkeypatch.setattr(profiles, "nvidia_gpu_visible", lambda: False)
     assert not profiles.gpu_available()
 

@@ -22,9 +22,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("rest", nargs=argparse.REMAINDER, help="arguments of the command")
     args = parser.parse_args(argv)
     if args.command == "info":
-        from nnlab.profiles import get_profile
+        from nnlab.profiles import get_profile, idle_gpu_note
 
         print(get_profile().describe())
+        if note := idle_gpu_note():
+            print("note:", note)
         return 0
     if args.command == "profile":
         from nnlab.profiles import get_profile

@@ -86,7 +86,7 @@ class LabStopped(BaseException):
     """
 
 
-def kernel_config():
+def kernel_config() -> "traitlets.config.Config":
     """Notebook-client settings that encrypt the kernel's connection where the installed Jupyter can.
 
     jupyter_client 8.10+ hands a kernel that declares CurveZMQ support (ipykernel 7.3+) its keys

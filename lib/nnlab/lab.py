@@ -8,7 +8,7 @@ Introduced in lab 1 (Initialization); every lab starts with::
 from __future__ import annotations
 
 from nnlab.claims import Claims
-from nnlab.profiles import Profile, get_profile
+from nnlab.profiles import Profile, get_profile, idle_gpu_note
 from nnlab.seeding import ieee_float32, set_seed
 
 
@@ -20,6 +20,8 @@ def start_lab(title: str, seed: int = 0) -> tuple[Profile, Claims]:
     """
     profile = get_profile()
     print(profile.describe())  # the book shows which profile produced its numbers
+    if note := idle_gpu_note():
+        print("note:", note)
     set_seed(seed)
     ieee_float32()
     return profile, Claims(title, profile=profile)

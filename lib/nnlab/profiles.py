@@ -123,9 +123,7 @@ class Profile:
         """One line for a lab's first output: profile, backend and device."""
         backend = os.environ.get("KERAS_BACKEND", "tensorflow")
         device = "GPU" if gpu_available() else "CPU"
-        note = idle_gpu_note()
-        return (f"nnlab profile: {self.name} (set by {self.chosen_by}) · backend: {backend} · device: {device}"
-                + (f"\nnote: {note}" if note else ""))
+        return f"nnlab profile: {self.name} (set by {self.chosen_by}) · backend: {backend} · device: {device}"
 
 
 def get_profile(name: str | None = None) -> Profile:
