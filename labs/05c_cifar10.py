@@ -91,8 +91,11 @@ def flat(x: np.ndarray) -> np.ndarray:
     return x.reshape(len(x), -1).astype(np.float32)
 
 
-pixel_mean, pixel_std = flat(data.x_train).mean(axis=0), flat(data.x_train).std()
-x_train_flat, x_val_flat, x_test_flat = ((flat(x) - pixel_mean) / pixel_std for x in (data.x_train, data.x_val, data.x_test))
+train_pixels = flat(data.x_train)
+pixel_mean, pixel_std = train_pixels.mean(axis=0), train_pixels.std()
+x_train_flat, x_val_flat, x_test_flat = ((x - pixel_mean) / pixel_std
+                                         for x in (train_pixels, flat(data.x_val), flat(data.x_test)))
+del train_pixels
 numpy_start = time.perf_counter()
 numpy_mlp = NumpyMLP([x_train_flat.shape[1], 100, data.n_classes], activation="relu", init="he", seed=0,
                      dtype=np.float32)
