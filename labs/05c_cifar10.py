@@ -87,22 +87,16 @@ fig = plots.image_grid(data.x_train[first], [names[data.y_train[i]] for i in fir
 # started from weights of scale 10⁻⁴, far smaller) and a learning rate of 0.01.
 
 # %%
-def flat(x: np.ndarray) -> np.ndarray:
-    return x.reshape(len(x), -1).astype(np.float32)
-
-
-train_pixels = flat(data.x_train)
-pixel_mean, pixel_std = train_pixels.mean(axis=0), train_pixels.std()
-x_train_flat, x_val_flat, x_test_flat = ((x - pixel_mean) / pixel_std
-                                         for x in (train_pixels, flat(data.x_val), flat(data.x_test)))
-del train_pixels
+# NumpyMLP flattens each image itself; here the pixels are only standardized (per position, one spread)
+pixel_mean, pixel_std = data.x_train.mean(axis=0), data.x_train.std()
+x_train_std, x_val_std, x_test_std = ((x - pixel_mean) / pixel_std for x in (data.x_train, data.x_val, data.x_test))
 numpy_start = time.perf_counter()
-numpy_mlp = NumpyMLP([x_train_flat.shape[1], 100, data.n_classes], activation="relu", init="he", seed=0,
+numpy_mlp = NumpyMLP([int(np.prod(data.input_shape)), 100, data.n_classes], activation="relu", init="he", seed=0,
                      dtype=np.float32)
-numpy_history = numpy_mlp.train(x_train_flat, data.y_train, epochs=NUMPY_EPOCHS, batch_size=200, lr=0.01,
-                                x_val=x_val_flat, y_val=data.y_val)
+numpy_history = numpy_mlp.train(x_train_std, data.y_train, epochs=NUMPY_EPOCHS, batch_size=200, lr=0.01,
+                                x_val=x_val_std, y_val=data.y_val)
 numpy_seconds = time.perf_counter() - numpy_start
-numpy_acc = numpy_mlp.evaluate(x_test_flat, data.y_test)[1]
+numpy_acc = numpy_mlp.evaluate(x_test_std, data.y_test)[1]
 print(f"NumPy MLP {numpy_mlp.layer_sizes}: {numpy_mlp.count_params():,} parameters, test accuracy {numpy_acc:.4f} "
       f"after {NUMPY_EPOCHS} epochs ({numpy_seconds:.0f} s); Report 000: about 46 %")
 

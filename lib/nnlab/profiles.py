@@ -83,17 +83,19 @@ def gpu_available() -> bool:
             raise ProfileError(f"NNLAB_GPU={forced!r}: use 1 (take the GPU code paths), 0 (the CPU ones), "
                                "or unset it to detect the GPU.")
         return forced == "1"
-    backend = os.environ.get("KERAS_BACKEND", "").strip() or "tensorflow"
-    return nvidia_gpu_visible() and backend_can_use_cuda(backend)
+    return nvidia_gpu_visible() and backend_can_use_cuda(_keras_backend())
+
+
+def _keras_backend() -> str:
+    return os.environ.get("KERAS_BACKEND", "").strip() or "tensorflow"
 
 
 def idle_gpu_note() -> str:
     """A hint when an NVIDIA GPU is visible but the backend cannot use it; "" otherwise."""
-    if os.environ.get("NNLAB_GPU", "").strip() or not nvidia_gpu_visible() or gpu_available():
+    if os.environ.get("NNLAB_GPU", "").strip() or not nvidia_gpu_visible() or backend_can_use_cuda(_keras_backend()):
         return ""
-    backend = os.environ.get("KERAS_BACKEND", "").strip() or "tensorflow"
-    return (f"an NVIDIA GPU is visible, but the installed {backend} backend has no GPU support, so nnlab runs on "
-            "the CPU (see the book's set-up page to use the GPU)")
+    return (f"an NVIDIA GPU is visible, but the installed {_keras_backend()} backend has no GPU support, so nnlab runs "
+            "on the CPU (see the book's set-up page to use the GPU)")
 
 
 @dataclass(frozen=True)
