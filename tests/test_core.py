@@ -363,3 +363,18 @@ def test_tensorboard_folder_is_taken_from_the_repository_root_when_relative(monk
     assert training.tensorboard_dir() == REPO_ROOT / "runs"
     monkeypatch.setenv("NNLAB_TENSORBOARD", str(tmp_path / "logs"))
     assert training.tensorboard_dir() == tmp_path / "logs"
+
+
+def test_claims_show_prints_markdown_in_a_script_and_html_in_a_notebook(monkeypatch, capsys):
+    table = claims.Claims("test", profile=profiles.Profile("smoke"))
+    table.check("Report 001", "zero init learns nothing", holds=True, evidence="acc 0.10")
+    monkeypatch.setattr(claims, "in_notebook", lambda: False)
+    table.show()
+    printed = capsys.readouterr().out
+    assert "| Report 001 | zero init learns nothing | acc 0.10 | confirmed |" in printed
+    assert "IPython" not in printed
+    shown = []
+    monkeypatch.setattr(claims, "in_notebook", lambda: True)
+    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
+    table.show()
+    assert capsys.readouterr().out == "" and "<table>" in shown[0].data

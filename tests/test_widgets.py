@@ -158,6 +158,7 @@ def shown(monkeypatch):
     """Everything the explorers hand to IPython's display()."""
     objects = []
     monkeypatch.setattr(widgets, "display", lambda *objs, **_: objects.extend(objs))
+    monkeypatch.setattr(widgets, "in_notebook", lambda: True)   # as in a kernel: the note is HTML
     return objects
 
 
@@ -178,6 +179,14 @@ def test_static_mode_displays_a_figure_and_no_widget(name, how, images, request,
     assert not any(isinstance(o, ipywidgets.Widget) for o in shown)
     notes = [o.data for o in shown if hasattr(o, "data") and isinstance(o.data, str)]
     assert any("Static view" in n for n in notes)
+
+
+def test_static_mode_in_a_script_prints_its_note_as_text(images, shown, monkeypatch, capsys):
+    monkeypatch.setattr(widgets, "in_notebook", lambda: False)
+    assert widgets.explore_permutation(images, static=True) is None
+    printed = capsys.readouterr().out
+    assert "Static view" in printed and "<" not in printed
+    assert not [o for o in shown if hasattr(o, "data")]   # no HTML object for a script to print as a repr
 
 
 @pytest.mark.parametrize("name", EXPLORERS)

@@ -25,6 +25,15 @@ from nnlab.profiles import Profile, get_profile
 Kind = Literal["structural", "accuracy"]
 
 
+def in_notebook() -> bool:
+    """True inside an IPython shell or kernel, which can show rich (HTML) output."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    return get_ipython() is not None
+
+
 @dataclass(frozen=True)
 class Claim:
     """One row: who claimed what, what we measured, and whether it held."""
@@ -103,12 +112,16 @@ class Claims:
         return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
     def show(self) -> "Claims":
-        """Display the table in a notebook (or print Markdown in a script)."""
-        try:
+        """Display the table in a notebook; print it as Markdown when the lab runs as a script.
+
+        (Outside a notebook ``IPython.display`` would print only ``<IPython.core.display.HTML
+        object>``.)
+        """
+        if in_notebook():
             from IPython.display import HTML, display
 
             display(HTML(self._repr_html_()))
-        except ImportError:  # plain Python: no IPython
+        else:
             print(self.to_markdown())
         return self
 

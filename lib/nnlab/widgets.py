@@ -39,6 +39,7 @@ import numpy as np
 from IPython.display import HTML, display
 
 from nnlab import plots  # noqa: F401  (applies the book's figure style)
+from nnlab.claims import in_notebook
 from nnlab.numpy_mlp import ACTIVATIONS as _MLP_ACTIVATIONS
 from nnlab.numpy_mlp import init_weights
 
@@ -117,8 +118,11 @@ def _explorer(
         fig = draw(**fixed, **values)
         display(fig)
         plt.close(fig)
-        display(HTML(f'<p class="nnlab-static-note"><em>{note} Open this lab in Jupyter '
-                     f'(<code>make lab</code>) to move the sliders.</em></p>'))
+        if in_notebook():
+            display(HTML(f'<p class="nnlab-static-note"><em>{note} Open this lab in Jupyter '
+                         f'(<code>make lab</code>) to move the sliders.</em></p>'))
+        else:
+            print(f"{note} Open this lab in Jupyter (make lab) to move the sliders.")
         return None
 
     import ipywidgets as widgets
