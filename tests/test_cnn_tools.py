@@ -220,6 +220,22 @@ def test_tiny_cnn_budget_and_bn_momentum():
     assert [l.momentum for l in model.layers if isinstance(l, keras.layers.BatchNormalization)] == [0.8]
 
 
+def test_refresh_batch_norm_sets_the_running_statistics_to_the_data_averages():
+    rng = np.random.default_rng(1)
+    x = (3.0 + 2.0 * rng.standard_normal((96, 12, 12, 2))).astype("float32")   # far from mean 0, variance 1
+    model = models.cnn((12, 12, 2), (4, 6), batch_norm=True, dense=(8,), n_outputs=3)
+    before = [w.copy() for w in model.get_weights()]
+    stale = keras.ops.convert_to_numpy(model(x, training=False))
+    refreshed = ct.refresh_batch_norm(model, x, batch_size=40)   # batches that do not divide 96
+    # with the whole data set as one batch, batch statistics are the data averages: inference
+    # mode with refreshed statistics equals training mode on that batch
+    whole_batch = keras.ops.convert_to_numpy(refreshed(x, training=True))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(refreshed(x, training=False)), whole_batch, atol=1e-4)
+    assert np.abs(stale - whole_batch).max() > 1e-2   # the stale statistics did differ
+    for old, new in zip(before, model.get_weights()):   # the model handed in is unchanged
+        np.testing.assert_array_equal(old, new)
+
+
 def test_one_cycle_factory_has_a_stable_repr():
     a = ct.OneCycle("sgd", 0.1, 50, options=(("momentum", 0.9),))
     assert repr(a) == repr(ct.OneCycle("sgd", 0.1, 50, options=(("momentum", 0.9),)))

@@ -19,6 +19,7 @@ PyTorch alike.
   ``keras.ops``, so a compiled/XLA train step keeps running on the accelerator),
   :func:`with_augmentation` (any model behind augmentation layers).
 - **Builders and schedules**: :func:`tiny_cnn` (≈2k parameters), :func:`set_bn_momentum`,
+  :func:`refresh_batch_norm` (running statistics recomputed at the final weights),
   :func:`one_cycle` and the optimizer factory :class:`OneCycle`.
 - **A fast CIFAR-10 recipe**: :func:`resnet_ish` and :func:`train_cifar_cnn` (a ResNet-9-style
   network, batch norm, crop+flip augmentation, one-cycle learning rate, large batches and mixed
@@ -483,6 +484,35 @@ def set_bn_momentum(model: keras.Model, momentum: float = 0.9) -> keras.Model:
         elif isinstance(layer, keras.Model):
             set_bn_momentum(layer, momentum)
     return model
+
+
+def refresh_batch_norm(model: keras.Model, x: np.ndarray, batch_size: int = 256) -> keras.Model:
+    """A copy of ``model`` whose batch-norm running statistics are recomputed on ``x``.
+
+    At inference a batch-norm layer normalizes with running averages of the batch means and
+    variances it saw in training. Those averages trail the weights (and start at mean 0,
+    variance 1), so after a short run the inference-mode network can score far below what the
+    training log shows. Here each layer's inputs are fed through once, in order, at the final
+    weights, and its moving mean and variance are set to their exact averages over ``x`` (as
+    PyTorch's ``torch.optim.swa_utils.update_bn`` does). ``model`` itself is left unchanged.
+    Only top-level, channels-last batch-norm layers of a functional model are handled.
+    """
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    for bn in [layer for layer in copy.layers if isinstance(layer, layers.BatchNormalization)]:
+        if bn.axis not in (-1, len(bn.input.shape) - 1, [len(bn.input.shape) - 1]):
+            raise ValueError(f"{bn.name}: refresh_batch_norm handles channels-last batch norm only (axis={bn.axis})")
+        inputs_of_bn = keras.Model(copy.input, bn.input)
+        total = total_sq = 0.0
+        count = 0
+        for start in range(0, len(x), batch_size):
+            feats = ops.convert_to_numpy(inputs_of_bn(x[start:start + batch_size], training=False)).astype(np.float64)
+            feats = feats.reshape(-1, feats.shape[-1])
+            total, total_sq, count = total + feats.sum(0), total_sq + (feats ** 2).sum(0), count + len(feats)
+        mean = total / count
+        bn.moving_mean.assign(mean.astype("float32"))
+        bn.moving_variance.assign(np.maximum(total_sq / count - mean ** 2, 0.0).astype("float32"))
+    return copy
 
 
 def tiny_cnn(input_shape: Sequence[int] = (28, 28, 1), n_outputs: int = 10, widths: Sequence[int] = (6, 16, 24, 24),
