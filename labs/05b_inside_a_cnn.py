@@ -383,8 +383,9 @@ fig = plots.learning_curves({k: variants[k] for k in ("none", "dropout 0.5", "ba
 # table shows how much on this page); they pay off when the training is long enough to overfit
 # without them. Batch normalization does something else: it speeds
 # up the training itself — the network fits its training images much faster — and on its own
-# it therefore overfits *sooner*. Its row has one more oddity: scored after training, the
-# network does worse on its training images than its epoch average claims. While training,
+# it therefore overfits *sooner*. Its row can show one more oddity, plainest in short runs:
+# scored after training, the network does worse on its training images than its epoch average
+# claims. While training,
 # each batch is normalized with its own mean and variance; at inference the layer uses running
 # averages of those statistics, kept over roughly the last hundred batches (Keras's momentum
 # 0.99). In a short run the weights are still moving fast, so these averages lag behind them,
