@@ -166,9 +166,11 @@ for name in DATASETS:
                      "counts if |drop| > (pp)": f"{100 * threshold:.2f}"})
 table = pd.DataFrame(rows).set_index(["data set", "model"])
 display(table)
-print("test accuracy of each seed (%): " + "; ".join(
-    f"{name} {model_kind} {condition} " + " / ".join(f"{100 * a:.2f}" for a in values)
-    for (name, model_kind, condition), values in acc.items()))
+print("Test accuracy (%) of each training seed:")
+display(pd.DataFrame([{"data set": name, "model": model_kind, "pixels": condition,
+                       **{f"seed {seed}": round(100 * a, 2) for seed, a in zip(SEEDS, values)}}
+                      for (name, model_kind, condition), values in acc.items()])
+        .set_index(["data set", "model", "pixels"]))
 
 # %% [markdown]
 # A spread of 0.00 means that the seeds happened to get the same number of test images
