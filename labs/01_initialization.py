@@ -139,7 +139,7 @@ claims.check("Report 001", "The finite-difference gradient approaches the true g
                       f"at N=1; best relative error {best_numpy:.1e}")
 claims.check("nnlab", "The same check passes for a Keras model (any backend)", holds=best_keras < 1e-7,
              evidence=f"best relative error {best_keras:.1e} ({keras.backend.backend()})")
-claims.check("nnlab", "Below ε ≈ 1e-6 rounding makes the finite difference worse again",
+claims.check("nnlab", "Below ε ≈ 1e-5 rounding makes the finite difference worse again",
              holds=check["max_abs_error"][-1] > min(check["max_abs_error"]) * 10,
              evidence=f"error at ε=1e-8: {check['max_abs_error'][-1]:.1e}, minimum {min(check['max_abs_error']):.1e}")
 
@@ -187,9 +187,10 @@ plots.bar_compare(final, ylabel="validation accuracy after training", title="Ini
 # %% [markdown]
 # Zero and constant starts stay at or near chance; everything of sensible scale learns. The
 # tiny σ=1e-4 start learns too, but only once its signal has grown: its curve starts late.
-# In the accuracy panel the zero and constant curves lie on top of each other; the loss is
-# drawn on a log scale because the all-ones start begins orders of magnitude higher than
-# the others.
+# In the accuracy panel the zero and constant curves lie on top of each other, and Glorot's
+# lies almost exactly under He's (for these layer sizes their spreads differ by under 15 %);
+# the loss is drawn on a log scale because the all-ones start begins orders of magnitude
+# higher than the others.
 
 # %%
 good = max(final["Glorot"], final["He"])

@@ -178,8 +178,9 @@ claims.check(
 # weights towards zero. Keras applies it separately to a layer's kernel (the weight matrix)
 # and its bias. The biases are a tiny share of the parameters — 522 of the reference's
 # 269,322 — so a penalty on them has little to act on. Report 000, tuning a one-layer MLP on
-# CIFAR-10, found L1 and L2 on the weights much alike, with L2 a little ahead; the kernel rows
-# below put the same question to MNIST.
+# CIFAR-10, found L1 and L2 on the weights much alike, with L2 a little ahead. The strengths
+# below are mild (L1 at $10^{-5}$, L2 at $10^{-4}$): they show whether such a penalty costs or
+# buys accuracy, not which of L1 and L2 is better at equal strength.
 
 # %%
 reg = relabel(sweep(
@@ -199,11 +200,13 @@ claims.check(
     evidence="change vs no penalty: " + ", ".join(f"{k}: {v:+.4f}" for k, v in shifts.items()),
     kind="accuracy",
 )
-l1_vs_l2 = best_acc(reg, "kernel_l2 = 0.0001") - best_acc(reg, "kernel_l1 = 1e-05")
+kernel_shift = {k: v for k, v in shifts.items() if k.startswith("kernel")}
 claims.check(
-    "Report 000", "L1 and L2 on the weights give similar accuracy (the report, on CIFAR-10: L2 slightly ahead)",
-    holds=abs(l1_vs_l2) < 0.01,
-    evidence=f"kernel L2 − kernel L1: {100 * l1_vs_l2:+.2f} pp ({'L2' if l1_vs_l2 > 0 else 'L1'} ahead)",
+    "Report 000", "L1 and L2 on the weights give similar accuracy (the report, on CIFAR-10: L2 slightly ahead); "
+    "at the mild strengths here neither moves it by a point, which cannot rank them",
+    holds=max(abs(v) for v in kernel_shift.values()) < 0.01,
+    evidence="vs no penalty: " + ", ".join(f"{k}: {100 * v:+.2f} pp" for k, v in kernel_shift.items())
+             + f" (validation noise ±{100 * np.sqrt(ref * (1 - ref) / len(mnist.y_val)):.1f} pp)",
     kind="accuracy",
 )
 
@@ -404,7 +407,7 @@ claims.check(
 # ## Width and depth
 #
 # Width first: two hidden layers of 16, 256 or 1,024 units (Report 000 widened its CIFAR-10
-# MLP until 300 units, past which it gained nothing). Then depth, as Report 004 did it:
+# MLP and found nothing beyond 300 units). Then depth, as Report 004 did it:
 # layers only 10 units wide, stacked 1, 3, 10 and — in the full profile — 100 deep (on a CPU,
 # merely compiling the 100-layer model's training step takes half a minute).
 
@@ -432,11 +435,12 @@ claims.check(
     evidence=", ".join(f"{k}: {v:.4f}" for k, v in w_acc.items()), kind="accuracy",
 )
 claims.check(
-    "Report 000", "past a few hundred units, more width stops paying: 1,024 units gain under half a point on 256 "
-    "(the report, on CIFAR-10: 300 units best)",
+    "Report 000", "widening from 256 to 1,024 units buys little (under half a point) for 7× the parameters "
+    "(the report, one layer on CIFAR-10: 300 units best, more gave nothing)",
     holds=w_acc["2 × 1024"] - w_acc["2 × 256"] < 0.005,
     evidence=f"2 × 1024 − 2 × 256: {100 * (w_acc['2 × 1024'] - w_acc['2 × 256']):+.2f} pp "
-             f"for {width.runs['2 × 1024'].params / width.runs['2 × 256'].params:.1f}× the parameters",
+             f"for {width.runs['2 × 1024'].params / width.runs['2 × 256'].params:.1f}× the parameters "
+             f"(validation noise ±{100 * np.sqrt(w_acc['2 × 256'] * (1 - w_acc['2 × 256']) / len(mnist.y_val)):.1f} pp)",
     kind="accuracy",
 )
 first_epoch = {k: r.history["val_accuracy"][0] for k, r in depth.runs.items()}
@@ -541,7 +545,8 @@ for data in (mnist, fashion):
 for name, result in sml.items():
     accs = {k.split()[0]: best_acc(result, k) for k in result.runs}
     claims.check(
-        "Report 002", f"the small MLP falls far behind the medium one ({name}; the report: .7586 vs .8549)",
+        "Report 002", f"the small MLP falls far behind the medium one ({name}; the report, Fashion-MNIST test "
+    "accuracy: .7586 vs .8549)",
         holds=accs["medium"] - accs["small"] > 0.05,
         evidence=", ".join(f"{k} {v:.4f}" for k, v in accs.items()), expected=False, kind="accuracy",
     )
@@ -563,7 +568,8 @@ for name, result in sml.items():
 # it). Every candidate uses dropout, because the chosen model will train several times longer
 # than a trial, where an unregularised network would overfit. Trials are scored on the
 # validation split; the tuner keeps its work in the nnlab cache, so a rebuilt book reloads a
-# finished search.
+# finished search. Both searches use the same seed, so they try the same candidates in the same
+# order — a fair comparison of the two data sets, and the reason they often choose alike.
 
 # %%
 TRIALS = profile.pick(smoke=2, quick=4, full=20)
@@ -590,7 +596,7 @@ for name, result in found.items():
     fig.axes[0].set_xlim(min(min(bars.values()), ref) - 0.02, 1.0)
 
 claims.check(
-    "Report 001", f"every model the search tried has {BUDGET}",
+    "This lab", f"the search keeps every candidate inside Report 001's budget: {BUDGET}",
     holds=all(r.all_in_budget for r in found.values()),
     evidence="; ".join(f"{n}: {len(r.trials)} trials, {r.trials.params.min():,}–{r.trials.params.max():,} parameters"
                        for n, r in found.items()),
@@ -670,9 +676,10 @@ claims.check(
 #   why Poisson looks worst; Adam erases the difference.
 # - **Dropout, batch size, width, depth.** A very high dropout rate, very large batches (at a
 #   fixed number of epochs), very narrow layers and a very deep, thin stack all cost accuracy,
-#   as Report 004 describes; milder settings land close together. Past a few hundred units,
-#   quadrupling the width buys little (Report 000 stopped at 300), and L1 and L2 on the
-#   weights end close to each other and to no penalty at all.
+#   as Report 004 describes; milder settings land close together in the full profile (in a
+#   short run dropout 0.5 can still trail by about a point). Past a few hundred units,
+#   quadrupling the width buys little (Report 000 found nothing beyond 300), and mild L1 or L2
+#   penalties change the accuracy by less than a point.
 # - **Early stopping** ends a run at most `patience` epochs after its best validation loss and
 #   keeps that epoch's weights.
 # - **Model size.** Report 002's small MLP trailed its medium one by ten points even with

@@ -325,8 +325,9 @@ for name in PATCH_DATASETS:
 # ## What the reports claimed, and what we found
 #
 # Reports 001 and 002 found a CNN more accurate than their MLPs on the original images, which
-# the runs above check with the same epochs and batches for both (the smaller profiles shrink
-# the CNN most, to 8 and 16 filters, so there it can trail the MLP). Report 004 saw the MLP
+# the runs above check with the same epochs and batches for both. In the smaller profiles the
+# CNN is small (8 and 16 filters) and gets a few epochs on a few thousand images; it is still
+# improving when training stops, so there it can trail the MLP. Report 004 saw the MLP
 # unaffected and the CNN degraded on both data sets, without numbers for the size of either
 # effect. We confirm the exact part for the MLP in every profile (it is a structural fact),
 # and measure the rest: a difference counts when it exceeds three standard errors of the
@@ -343,11 +344,13 @@ for name in DATASETS:
                           f"(wrong permutation: {min(wrong_diff.values()):.2f}); accuracy "
                           f"{acc_orig:.4f} vs {acc_copy:.4f}", kind="structural")
 
-REPORTED_MLP_CNN = {"mnist": "Report 001: 97.33 % vs 98.59 %", "fashion_mnist": "Report 002: .86 vs .916"}
+REPORTED_MLP_CNN = {"mnist": ("Report 001", "CNN 98.59 % vs MLP 97.33 %"),
+                    "fashion_mnist": ("Report 002", "CNN .916 vs MLP .86")}
 for name in DATASETS:
     lead, threshold = difference(acc[name, "CNN", "original"], acc[name, "MLP", "original"])
-    claims.check("Reports 001/002", f"{name}: on the original pixels the CNN beats the MLP trained the same way "
-                 f"({REPORTED_MLP_CNN[name]})", holds=lead > threshold,
+    source, reported = REPORTED_MLP_CNN[name]
+    claims.check(source, f"{name}: on the original pixels the CNN is more accurate than the MLP (the report: "
+                 f"{reported}, each tuned on its own; here the same epochs and batches for both)", holds=lead > threshold,
                  evidence=f"CNN {fmt(acc[name, 'CNN', 'original'])} % vs MLP {fmt(acc[name, 'MLP', 'original'])} %: "
                           f"{100 * lead:+.2f} pp (noise {100 * threshold:.2f} pp)", kind="accuracy")
 
@@ -356,7 +359,9 @@ for name in DATASETS:
     claims.check("Report 004", f"{name}: the MLP trained on permuted pixels is as accurate as on the originals "
                  "(within seed noise)", holds=abs(delta) <= threshold,
                  evidence=f"{fmt(acc[name, 'MLP', 'original'])} % vs {fmt(acc[name, 'MLP', 'permuted'])} %: "
-                          f"Δ {100 * delta:+.2f} pp, noise {100 * threshold:.2f} pp", kind="accuracy")
+                          f"Δ {100 * delta:+.2f} pp, noise {100 * threshold:.2f} pp"
+                          + (f" (with {len(SEEDS)} seed(s) the noise hides differences under "
+                             f"{100 * threshold:.1f} pp)" if threshold > 0.01 else ""), kind="accuracy")
     results.record("04_permutations", f"MLP accuracy drop from permuting pixels, {name}", 100 * delta, unit="pp",
                    report="Report 004 (no number: 'extremely similar')", higher_is_better=False)
 
