@@ -105,8 +105,9 @@ fig = plots.learning_curves({"base": base}, title="Report 003's CIFAR-10 CNN, no
 # Before training, Keras draws each kernel from a Glorot-uniform distribution — flat between
 # $\pm\sqrt{6/(\text{fan}_{in}+\text{fan}_{out})}$ — and sets every bias to zero. After training
 # the kernels move towards bell shapes with long tails (a few large weights carry strong
-# features) — the deeper layers' first; a short run leaves the first layer close to its flat
-# start — and the biases have moved away from zero, mostly by small amounts.
+# features), though not all at the same pace: after a short run some layers — often the first
+# conv layer and the last dense ones — are still close to their flat start. The biases have
+# moved away from zero, mostly by small amounts.
 
 # %%
 fresh = build(BASE)
@@ -154,8 +155,9 @@ fig = plots.filters(k1, title=f"{convs[1].name}: first 8 filters × first 8 inpu
 # maps are coarser and less recognizable: they say *where* something that the filter responds
 # to is, at a coarser and coarser grid. `nnlab.cnn_tools.feature_maps` reads them through
 # `nnlab.inspect.layer_outputs`. A unit of a deeper layer also sees a larger patch of the
-# image, its *receptive field*: a 3×3 conv widens the patch by two steps of the current grid,
-# and each 2×2 pool doubles the step. The line printed below counts it for every conv layer.
+# image, its *receptive field*: a 3×3 conv widens the patch by two steps of the current grid; a
+# 2×2 pool widens it by one step and then doubles the step (3 → 4 → 8 → 10 → 18 pixels here).
+# The line printed below counts it for every conv layer.
 
 # %%
 probs = cnn_tools.predict_proba(model, data.x_test)
@@ -218,7 +220,7 @@ fig = plots.predictions(data.x_test, wrong, data.y_test, probs, names, title="Mi
 # Row $i$, column $j$ counts the test images of class $i$ that the network called $j$; the
 # diagonal holds the correct ones. Report 000's MLP confused cats and dogs most (251 dogs
 # called cats) and trucks with cars; the largest off-diagonal cells of our CNN are listed
-# under the figure.
+# with the figure.
 
 # %%
 cm = cnn_tools.confusion_matrix(data.y_test, pred, data.n_classes)
@@ -226,7 +228,7 @@ fig = plots.confusion(cm, names, title="Report 003's CNN on the CIFAR-10 test im
 top = cnn_tools.top_confusions(cm, names, k=5)
 print("largest confusions:", "; ".join(f"{t} → {p}: {n}" for t, p, n in top))
 per_class = pd.Series(np.diag(cm) / np.maximum(cm.sum(axis=1), 1), index=names).round(3)
-print("accuracy per class:", per_class.to_dict())
+print("accuracy per class:", ", ".join(f"{name} {acc:.3f}" for name, acc in per_class.items()))
 # Keras's own accuracy metric on the same probabilities (a second forward pass, such as evaluate(),
 # may round differently on a GPU and flip a near-tie)
 keras_acc = float(keras.ops.convert_to_numpy(keras.metrics.SparseCategoricalAccuracy()(data.y_test, probs)))
@@ -257,9 +259,10 @@ claims.check("Report 000", "Most-confident mistakes: per class, wrong prediction
              evidence=f"{len(confidences)} images over {data.n_classes} classes, every one wrong, in decreasing confidence")
 
 # %% [markdown]
-# Many of these mistakes are made with high confidence (the median above says how high): a
-# softmax output is a score, not a calibrated certainty, and an overfitted network is
-# overconfident in particular.
+# These are the most confident mistakes, picked for it, so their median confidence is high by
+# construction; over all wrong answers it is much lower (the claims table at the end compares
+# the two kinds of answer). Still, a network can be sure and wrong: a softmax output is a
+# score, not a calibrated certainty, and an overfitted network is overconfident in particular.
 #
 # ## Regularization
 #
@@ -309,8 +312,8 @@ print("best λ here: " + (f"{best_lam:g} — L2 helps, {acc_by_l2[best_lam]:.4f}
 
 # %% [markdown]
 # The weights shrink steadily as $\lambda$ grows (the kernel RMS column), and the table shows two
-# regimes. A small penalty ($\lambda \le 10^{-3}$) trades a little training accuracy for a
-# smaller train–test gap; whether that buys test accuracy depends on how much the unregularized
+# regimes. A small penalty ($\lambda \le 10^{-3}$) trades training accuracy (a few points at
+# $10^{-3}$) for a smaller train–test gap; whether that buys test accuracy depends on how much the unregularized
 # network overfits — little in a short run on a subset, more in the full 15 epochs (the line
 # above says which λ won on this page). From a few times $10^{-3}$ on, the penalty dominates the
 # loss: it is summed over all 98,000-odd weights, while the cross-entropy is an average over the
@@ -411,6 +414,13 @@ print(f"running statistics recomputed at the final weights:  training images "
       f"{accuracy_of(refreshed, data.x_train[seen], data.y_train[seen]):.4f}, "
       f"test {accuracy_of(refreshed, data.x_test, data.y_test):.4f}")
 
+# %% [markdown]
+# Where the batch-norm row scored far below its epoch average, the recomputed statistics win
+# back most of the difference, on the training and on the test images: that row's low test
+# accuracy in the table and the chart above is then mostly the lagging averages, not the
+# weights. Whatever remains is of another kind: the epoch average is taken batch by batch
+# while the weights still change, each batch normalized with its own statistics.
+
 # %%
 gap = {k: variants[k].extra["train_accuracy"] - variants[k].extra["test_accuracy"] for k in variants}
 acc = {k: variants[k].extra["test_accuracy"] for k in variants}
@@ -420,7 +430,7 @@ claims.check("Report 003", "L2 on all layers can wreck the accuracy (71.20 % →
              "Keras's default strength", holds=acc_by_l2[1e-2] <= acc_by_l2[0.0] - 0.15,
              evidence=", ".join(f"λ={lam:g}: {a:.4f}" for lam, a in acc_by_l2.items()), kind="accuracy")
 claims.check("Reports 000/003", "Without regularization the CNN overfits: it scores clearly higher on its training "
-             "images than on the test images (Report 000: about 80 % vs 70 %)", holds=gap["none"] > 0.05,
+             "images than on the test images (Report 000, whose CNN had weight decay 1e-3: about 80 % vs 70 %)", holds=gap["none"] > 0.05,
              evidence=f"training images {variants['none'].extra['train_accuracy']:.4f}, test {acc['none']:.4f}",
              kind="accuracy")
 strong = "L2 λ=1e-2"
@@ -433,8 +443,9 @@ claims.check("Reports 001/003", "A strong L2 penalty removes the overfitting by 
                       f"test {acc[strong]:.4f} (none: {acc['none']:.4f})", kind="accuracy")
 confidence = probs.max(axis=1)
 is_right = pred == data.y_test
-claims.check("Report 003", "The misclassified images are the hard ones: the network is less sure of its wrong answers "
-             "than of its right ones (median confidence)",
+claims.check("Report 003 / this lab", "The misclassified images are the hard ones (Report 003, on MNIST: badly "
+             "written digits); as a measurable stand-in, the network is less sure of its wrong answers than of its right ones "
+             "(median confidence)",
              holds=np.median(confidence[~is_right]) < np.median(confidence[is_right]),
              evidence=f"median probability of the answer: wrong {np.median(confidence[~is_right]):.2f}, "
                       f"right {np.median(confidence[is_right]):.2f}", kind="accuracy")

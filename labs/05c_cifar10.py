@@ -34,6 +34,7 @@ import nnlab
 from nnlab import cnn_tools, plots, results
 from nnlab.bench import device_description
 from nnlab.models import mlp
+from nnlab.profiles import gpu_available
 from nnlab.numpy_mlp import NumpyMLP
 from nnlab.splits import load_splits
 from nnlab.training import evaluate, train
@@ -64,7 +65,8 @@ data = load_splits("cifar10", n_train=N_TRAIN, n_test=N_TEST)
 names = data.class_names
 print(data.summary())
 print("source:", data.source)
-print("note:", data.note or "canonical CIFAR-10")
+if not data.note:   # a fallback copy says so in the summary line above
+    print("canonical CIFAR-10")
 
 # %% [markdown]
 # When the canonical CIFAR-10 archive cannot be downloaded, `nnlab.data` falls back to a copy
@@ -98,7 +100,7 @@ numpy_history = numpy_mlp.train(x_train_std, data.y_train, epochs=NUMPY_EPOCHS, 
 numpy_seconds = time.perf_counter() - numpy_start
 numpy_acc = numpy_mlp.evaluate(x_test_std, data.y_test)[1]
 print(f"NumPy MLP {numpy_mlp.layer_sizes}: {numpy_mlp.count_params():,} parameters, test accuracy {numpy_acc:.4f} "
-      f"after {NUMPY_EPOCHS} epochs ({numpy_seconds:.0f} s); Report 000: about 46 %")
+      f"after {NUMPY_EPOCHS} epochs ({numpy_seconds:.1f} s); Report 000: about 46 %")
 
 # %% [markdown]
 # ## An MLP baseline
@@ -135,7 +137,9 @@ fig = plots.learning_curves({"MLP": mlp_plain, "MLP + shifts/flips": mlp_aug}, t
 # Over the full profile's 100 epochs the MLP without augmentation memorizes its training
 # images and its validation accuracy stalls, while with augmentation training is slower but
 # keeps improving for many more epochs. The smaller profiles' few epochs show only the start,
-# where both curves still rise and augmentation mainly slows the MLP down.
+# where both curves still rise and augmentation mainly slows the MLP down. A validation loss that
+# spikes in the first epoch or two is lab 5b's batch-norm lag again: the MLP keeps Keras's
+# default momentum of 0.99, so its running statistics trail the fast-moving early weights.
 #
 # ## A CNN a student can train in minutes
 #
@@ -147,7 +151,7 @@ fig = plots.learning_curves({"MLP": mlp_plain, "MLP + shifts/flips": mlp_aug}, t
 #   first conv, then three stages of a conv and a 2×2 max-pool, the first and last stage
 #   followed by a *residual* block — two more convs whose output is added to their input, so
 #   the block only has to learn a correction; a global max-pool and one dense layer instead of
-#   a large flatten (the layer table above lists them in order);
+#   a large flatten (the layer table below lists them in order);
 # - **batch normalization** after every conv, so a high learning rate is safe;
 # - **augmentation** inside the model: shifts of up to 4 pixels and left–right flips, written
 #   with `keras.ops` alone so the whole training step stays compiled on every backend (Keras's
@@ -160,8 +164,9 @@ fig = plots.learning_curves({"MLP": mlp_plain, "MLP + shifts/flips": mlp_aug}, t
 # - **a one-cycle learning rate**: a linear warm-up to a high peak, then a cosine decay to zero;
 #   SGD with Nesterov momentum and an L2 penalty of $2.5\cdot10^{-4}$ (a weight decay of
 #   $5\cdot10^{-4}$);
-# - **large batches and mixed precision**: batches of 512, and on a GPU `mixed_float16` (float16
-#   arithmetic, float32 weights, with loss scaling), which roughly halves the time per step;
+# - **large batches and mixed precision**: batches of 512 (full profile), and on a GPU
+#   `mixed_float16` (float16 arithmetic, float32 weights, with loss scaling), which roughly
+#   halves the time per step;
 # - **a fast input pipeline**: all images in memory as one array, a compiled train step, and 32
 #   steps per call into it (`steps_per_execution`, every nnlab run's setting), so Keras comes
 #   back to Python once every 32 batches instead of after each one.
@@ -238,10 +243,15 @@ claims.check("Report 000", "A CNN beats the MLP by far on CIFAR-10 (Report 000: 
              "71.2 %); ours ≥ 90 % (with the mirror image)", holds=cnn_acc_mirror >= 0.90 and cnn_acc - mlp_aug.extra["test_accuracy"] > 0.2,
              evidence=f"CNN {cnn_acc:.4f}, with the mirror image {cnn_acc_mirror:.4f}, vs MLP "
                       f"{mlp_aug.extra['test_accuracy']:.4f}", kind="accuracy")
-claims.check("This lab", "The CNN trains in at most 5 minutes on one GPU",
-             holds=cnn_run.seconds <= 300, kind="accuracy",
-             evidence=f"{cnn_run.seconds:.0f} s of training at width {CNN['width']} (the full recipe's: "
-                      f"{cnn_tools.FULL_CIFAR_CNN['width']}), {CNN['epochs']} epochs, {policy}, on {device_description()}")
+if gpu_available():   # the goal is a GPU's: a CPU's time says nothing about it
+    claims.check("This lab", "The CNN trains in at most 5 minutes on one GPU",
+                 holds=cnn_run.seconds <= 300, kind="accuracy",
+                 evidence=f"{cnn_run.seconds:.0f} s of training at width {CNN['width']} (the full recipe's: "
+                          f"{cnn_tools.FULL_CIFAR_CNN['width']}), {CNN['epochs']} epochs, {policy}, "
+                          f"on {device_description()}")
+else:
+    print(f"The 5-minute goal is for one GPU; this page ran on {device_description()} "
+          f"({cnn_run.seconds:.0f} s at width {CNN['width']}), so it is not checked here.")
 claims.check("Report 000", "Cats and dogs are the pair confused most",
              holds={top_pairs[0][0], top_pairs[0][1]} == {"cat", "dog"}, kind="accuracy",
              evidence=f"both directions: {top_pairs[0][0]} ↔ {top_pairs[0][1]}: {top_pairs[0][2]}, next "
@@ -313,9 +323,9 @@ print(f"lab time: {time.perf_counter() - lab_start:.0f} s")
 # %% [markdown]
 # Two numbers above answer the same question, cat or dog, on the same kind of images: the binary
 # network's, and the ten-class network's when only those two answers are allowed. The
-# specialist need not win. The ten-class network trained on five times as many images, and the
-# features it learnt from horses, deer and birds — fur, legs, ears — serve cats and dogs too;
-# the specialist has to learn them from cats and dogs alone.
+# specialist need not win. The ten-class network trained on more images (five times as many in
+# the full profile), and the features it learnt from horses, deer and birds — fur, legs, ears
+# — serve cats and dogs too; the specialist has to learn them from cats and dogs alone.
 #
 # ## What the reports claimed, and what we found
 #
