@@ -25,6 +25,7 @@
 import time
 
 import keras
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from IPython.display import display
@@ -260,6 +261,39 @@ variants.update({label: run for runs in all_runs.values() for label, run in runs
 test_acc = {name: run.extra["test_accuracy"] for name, run in variants.items()}
 fig = plots.bar_compare({f"{n} ({variants[n].params:,} p)": v for n, v in test_acc.items()},
                         ylabel="test accuracy (Fashion-MNIST)", title="One knob at a time around the base CNN")
+
+# %% [markdown]
+# ## More parameters, sooner overfitting?
+#
+# Report 004 saw one pattern behind every knob it turned: the variants with more trainable
+# parameters — larger kernels, more filters, smaller strides, no pooling, a single block
+# feeding a large dense layer — overfit sooner. "Sooner" can be measured: the epoch at which a
+# run's validation loss is lowest, after which it climbs while the training loss keeps
+# falling. In the full profile every run stops five epochs after that point (early stopping,
+# as in the report); the smaller profiles' few epochs mostly end before any run overfits, so
+# there the picture is only indicative.
+
+# %%
+best_epoch = pd.Series({n: int(np.argmin(r.history["val_loss"])) + 1 for n, r in variants.items()})
+n_params = pd.Series({n: r.params for n, r in variants.items()})
+params_vs_epoch = n_params.rank().corr(best_epoch.rank())   # Spearman: the correlation of the ranks
+rho_text = (f"= {params_vs_epoch:+.2f}" if np.isfinite(params_vs_epoch)
+            else f"undefined: every run was still improving at its last epoch ({SWEEP_EPOCHS})")
+fig, ax = plt.subplots(figsize=(7.5, 3.6))
+ax.scatter(n_params, best_epoch, color="#2b6a99")
+points = pd.DataFrame({"params": n_params, "epoch": best_epoch})
+for k, ((x, y), names_here) in enumerate(points.groupby(["params", "epoch"]).groups.items()):   # one label per point
+    ax.annotate(", ".join(names_here), (x, y), textcoords="offset points", xytext=(3, 4 + 9 * (k % 4)), fontsize=7)
+ax.set_xscale("log")
+ax.set_ylim(0, SWEEP_EPOCHS + 2)
+ax.yaxis.set_major_locator(plt.MaxNLocator(integer=True))
+ax.set_xlabel("trainable parameters (log scale)")
+ax.set_ylabel("epoch of lowest validation loss")
+ax.set_title(f"Fashion-MNIST CNN variants: Spearman ρ(parameters, epoch) {rho_text}", fontsize=9)
+claims.check("Report 004", "The more trainable parameters a CNN variant has, the sooner it overfits (its validation "
+             "loss bottoms out earlier)", holds=params_vs_epoch < 0, kind="accuracy",
+             evidence=f"Spearman ρ {rho_text} over {len(variants)} variants; lowest validation loss at "
+                      f"epoch {best_epoch.min()}–{best_epoch.max()}")
 
 # %%
 models_all = list(anatomy.values()) + [r001]
