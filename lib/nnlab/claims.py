@@ -26,12 +26,15 @@ Kind = Literal["structural", "accuracy"]
 
 
 def in_notebook() -> bool:
-    """True inside an IPython shell or kernel, which can show rich (HTML) output."""
+    """True inside a Jupyter kernel (a notebook, nbval, the book build), which shows HTML output.
+
+    A plain script, and the terminal IPython shell, would print only an object's repr.
+    """
     try:
         from IPython import get_ipython
     except ImportError:
         return False
-    return get_ipython() is not None
+    return getattr(get_ipython(), "kernel", None) is not None
 
 
 @dataclass(frozen=True)
