@@ -222,11 +222,11 @@ all_runs["pooling"], fig = run_sweep("pooling")
 # With valid padding every 3×3 layer trims one pixel from each border (28 → 26), so the maps
 # that reach the dense layer are smaller too — 6×6 instead of 7×7 — and the dense layer has
 # fewer weights: the two variants differ in more than the border. (`nnlab.models.cnn` pools
-# with same padding, rounding up: 13 → 11 → 6; Keras's default pool, used in Report 001's
-# table above, rounds down: 7 → 3.) Report 004 saw no difference between the two on these
-# small, centred images. Our runs put valid padding a little behind, by up to about one point
-# (0.94 points in the full profile on a CPU), which a single run of each cannot resolve; the
-# claim below allows one point.
+# with same padding, rounding up: the valid variant's 11×11 map pools to 6×6; Keras's default
+# pool, used in Report 001's table above, rounds down: 7×7 to 3×3.) Report 004 saw no
+# difference between the two on these small, centred images. Our runs put valid padding a
+# little behind, by up to about one point (0.94 points in the full profile on a CPU), which a
+# single run of each cannot resolve; the claim below allows one point.
 
 # %%
 all_runs["padding"], fig = run_sweep("padding")
@@ -269,9 +269,9 @@ fig = plots.bar_compare({f"{n} ({variants[n].params:,} p)": v for n, v in test_a
 # parameters — larger kernels, more filters, smaller strides, no pooling, a single block
 # feeding a large dense layer — overfit sooner. "Sooner" can be measured: the epoch at which a
 # run's validation loss is lowest, after which it climbs while the training loss keeps
-# falling. In the full profile every run stops five epochs after that point (early stopping,
-# as in the report); the smaller profiles' few epochs mostly end before any run overfits, so
-# there the picture is only indicative.
+# falling. In the full profile a run stops five epochs after that point (early stopping, as in
+# the report) or after 20 epochs; the smaller profiles' few epochs mostly end before any run
+# overfits, so there the picture is only indicative.
 
 # %%
 best_epoch = pd.Series({n: int(np.argmin(r.history["val_loss"])) + 1 for n, r in variants.items()})
