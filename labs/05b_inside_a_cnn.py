@@ -313,8 +313,8 @@ print("best λ here: " + (f"{best_lam:g} — L2 helps, {acc_by_l2[best_lam]:.4f}
 # %% [markdown]
 # The weights shrink steadily as $\lambda$ grows (the kernel RMS column), and the table shows two
 # regimes. A small penalty ($\lambda \le 10^{-3}$) trades training accuracy (a few points at
-# $10^{-3}$) for a smaller train–test gap; whether that buys test accuracy depends on how much the unregularized
-# network overfits — little in a short run on a subset, more in the full 15 epochs (the line
+# $10^{-3}$) for a smaller train–test gap; whether that buys test accuracy depends on how much
+# the unregularized network overfits — little in a short run on a subset, more in the full 15 epochs (the line
 # above says which λ won on this page). From a few times $10^{-3}$ on, the penalty dominates the
 # loss: it is summed over all 98,000-odd weights, while the cross-entropy is an average over the
 # batch. At $\lambda = 10^{-2}$ — the value Keras's own `l2()` uses when none is given, and so a
@@ -388,11 +388,11 @@ fig = plots.learning_curves({k: variants[k] for k in ("none", "dropout 0.5", "ba
 # up the training itself — the network fits its training images much faster — and on its own
 # it therefore overfits *sooner*. Its row can show one more oddity, plainest in short runs:
 # scored after training, the network does worse on its training images than its epoch average
-# claims. While training,
-# each batch is normalized with its own mean and variance; at inference the layer uses running
-# averages of those statistics, kept over roughly the last hundred batches (Keras's momentum
-# 0.99). In a short run the weights are still moving fast, so these averages lag behind them,
-# and the inference-mode network — the one scored on the test images too — pays for it.
+# claims. While training, each batch is normalized with its own mean and variance; at
+# inference the layer uses running averages of those statistics, kept over roughly the last
+# hundred batches (Keras's momentum 0.99). In a short run the weights are still moving fast,
+# so these averages lag behind them, and the inference-mode network — the one scored on the
+# test images too — pays for it.
 # `nnlab.cnn_tools.refresh_batch_norm` tests that explanation: it feeds the training images
 # through a copy of the trained network once more and sets each layer's running mean and
 # variance to their exact averages at the final weights. Lab 5a's short runs avoid the lag with
