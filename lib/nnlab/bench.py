@@ -223,10 +223,10 @@ def run_bench(profile: str, names: list[str] | None = None, out_dir: Path = OUT_
     keeps it, as of the last snapshot (every :data:`SNAPSHOT_SECONDS`). ``concurrent``: how many
     bench processes share the device (``device_run.sh --parallel``), recorded with each lab's seconds.
     """
-    from nnlab.profiles import get_profile
+    from nnlab.profiles import get_profile, keras_backend
 
     get_profile(profile)  # validates the name with a clear error
-    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    backend = keras_backend()
     stem = bench_stem(profile, backend, out_dir)
     failed: list[str] = []
     stopped = False

@@ -83,18 +83,19 @@ def gpu_available() -> bool:
             raise ProfileError(f"NNLAB_GPU={forced!r}: use 1 (take the GPU code paths), 0 (the CPU ones), "
                                "or unset it to detect the GPU.")
         return forced == "1"
-    return nvidia_gpu_visible() and backend_can_use_cuda(_keras_backend())
+    return nvidia_gpu_visible() and backend_can_use_cuda(keras_backend())
 
 
-def _keras_backend() -> str:
+def keras_backend() -> str:
+    """The backend Keras will use: ``KERAS_BACKEND``, or TensorFlow when it is unset or empty."""
     return os.environ.get("KERAS_BACKEND", "").strip() or "tensorflow"
 
 
 def idle_gpu_note() -> str:
     """A hint when an NVIDIA GPU is visible but the backend cannot use it; "" otherwise."""
-    if os.environ.get("NNLAB_GPU", "").strip() or not nvidia_gpu_visible() or backend_can_use_cuda(_keras_backend()):
+    if os.environ.get("NNLAB_GPU", "").strip() or not nvidia_gpu_visible() or backend_can_use_cuda(keras_backend()):
         return ""
-    return (f"an NVIDIA GPU is visible, but the installed {_keras_backend()} backend has no GPU support, so nnlab runs "
+    return (f"an NVIDIA GPU is visible, but the installed {keras_backend()} backend has no GPU support, so nnlab runs "
             "on the CPU (see the book's set-up page to use the GPU)")
 
 
@@ -123,9 +124,8 @@ class Profile:
 
     def describe(self) -> str:
         """One line for a lab's first output: profile, backend and device."""
-        backend = os.environ.get("KERAS_BACKEND", "tensorflow")
         device = "GPU" if gpu_available() else "CPU"
-        return f"nnlab profile: {self.name} (set by {self.chosen_by}) · backend: {backend} · device: {device}"
+        return f"nnlab profile: {self.name} (set by {self.chosen_by}) · backend: {keras_backend()} · device: {device}"
 
 
 def get_profile(name: str | None = None) -> Profile:
