@@ -34,8 +34,8 @@ import nnlab
 from nnlab import cnn_tools, plots, results
 from nnlab.bench import device_description
 from nnlab.models import mlp
-from nnlab.profiles import gpu_available
 from nnlab.numpy_mlp import NumpyMLP
+from nnlab.profiles import gpu_available
 from nnlab.splits import load_splits
 from nnlab.training import evaluate, train
 
