@@ -108,21 +108,21 @@ def _explorer(
     static: bool | None,
     note: str,
 ):
-    """Static: display ``draw(**fixed, **values)`` and a note, return None. Live: a widget box.
+    """Static: show ``draw(**fixed, **values)`` and a note (a script: the note only), return None. Live: a widget box.
 
     ``values`` holds the starting value of every knob named in ``controls``
     (``name -> (kind, ipywidgets options)``); ``fixed`` is passed to ``draw`` unchanged.
     """
     fixed = dict(fixed or {})
     if is_static(static):
-        fig = draw(**fixed, **values)
-        display(fig)
-        plt.close(fig)
+        fig = draw(**fixed, **values)   # drawn in a script too: a drawing error fails the run
         if in_notebook():
+            display(fig)
             display(HTML(f'<p class="nnlab-static-note"><em>{note} Open this lab in Jupyter '
                          f'(<code>make lab</code>) to move the sliders.</em></p>'))
-        else:
+        else:   # a script shows no figures (IPython's display would print "Figure(900x340)")
             print(f"{note} Open this lab in Jupyter (make lab) to move the sliders.")
+        plt.close(fig)
         return None
 
     import ipywidgets as widgets
