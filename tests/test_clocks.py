@@ -93,6 +93,16 @@ def test_shapes_dtypes_and_ranges(preset):
     assert images.min() < 50 and images.max() > 150  # ink on paper
 
 
+def test_images_show_the_times_returned_with_them():
+    # "easy" has no random knobs, so the same times drawn again give the same pixels.
+    images, times = make_clocks(20, size=32, preset="easy", seed=3)
+    np.testing.assert_array_equal(images, draw_clocks(times[:, 0], times[:, 1], "easy", size=32))
+    assert not np.array_equal(images, draw_clocks(times[::-1, 0], times[::-1, 1], "easy", size=32))
+    # Hours are taken modulo 12: 12:00 is 0:00, and hour -1 is 11.
+    np.testing.assert_array_equal(draw_clocks([12], [0], BARE, size=32), draw_clocks([0], [0], BARE, size=32))
+    np.testing.assert_array_equal(draw_clocks([-1], [5], BARE, size=32), draw_clocks([11], [5], BARE, size=32))
+
+
 def test_zero_clocks():
     images, times = make_clocks(0)
     assert images.shape == (0, 150, 150) and times.shape == (0, 2)
@@ -250,6 +260,22 @@ def test_periodic_round_trip():
     assert common_sense_error(clocks.decode_periodic(3 * y), ALL_TOTAL).max() < 1e-3
     # 3:00 is a quarter turn: sin 1, cos 0.
     np.testing.assert_allclose(clocks.encode_periodic([3], [0])[0], [1, 0], atol=1e-6)
+
+
+def test_decoders_stay_on_the_dial_at_the_wrap():
+    # Just below 12:00, np.mod alone rounds to 720.0 (np.mod(-1e-14, 720) == 720.0).
+    below = {
+        "regression": clocks.decode_regression([-1e-14, 719.99, 720.0, -720.0]),
+        "multi-head": clocks.decode_multi_head([11, 11, 0], [-1e-17, 0.999, 1.0]),
+        "periodic": clocks.decode_periodic([[-1e-17, 1.0], [0.0, 1.0]]),
+        "hands": clocks.decode_hands_periodic([[-1e-17, 1.0, -1e-17, 1.0]]),
+    }
+    for name, minutes in below.items():
+        assert ((minutes >= 0) & (minutes < 720)).all(), (name, minutes)
+    np.testing.assert_allclose(below["regression"], [0, 719.99, 0, 0], atol=1e-9)
+    np.testing.assert_allclose(below["multi-head"], [0, 719.94, 0], atol=1e-9)   # the minute head is read modulo 1
+    assert clocks.decode_multi_head([0], [1.02])[0] == pytest.approx(1.2)   # 1.02 of an hour: 1 minute past 12
+    assert clocks.wrap(-1e-14) == 0.0 and clocks.wrap(-30.0) == 690.0 and clocks.wrap(61.5, 60.0) == 1.5
 
 
 # --------------------------------------------------------------------------

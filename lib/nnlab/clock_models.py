@@ -362,7 +362,7 @@ def circular_mean(*readings: Any) -> np.ndarray:
     """
     angles = 2 * np.pi * np.stack([np.asarray(r, dtype=np.float64) for r in readings]) / clocks.MINUTES_PER_DIAL
     mean = np.arctan2(np.sin(angles).mean(axis=0), np.cos(angles).mean(axis=0))
-    return np.mod(mean / (2 * np.pi) * clocks.MINUTES_PER_DIAL, clocks.MINUTES_PER_DIAL)
+    return clocks.wrap(mean / (2 * np.pi) * clocks.MINUTES_PER_DIAL)
 
 
 def predict_minutes_mirrored(model: Any, family: str, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
@@ -402,7 +402,7 @@ def hour_confusion(true_minutes: Any, pred_minutes: Any) -> np.ndarray:
     Introduced in lab 6 (Tell the time).
     """
     true_h = (np.asarray(true_minutes) // 60).astype(int) % 12
-    pred_h = (np.floor(np.mod(np.asarray(pred_minutes, dtype=np.float64), clocks.MINUTES_PER_DIAL)) // 60).astype(int) % 12
+    pred_h = (clocks.wrap(pred_minutes) // 60).astype(int)
     cm = np.zeros((12, 12), dtype=np.int64)
     np.add.at(cm, (true_h, pred_h), 1)
     return cm

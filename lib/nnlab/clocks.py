@@ -62,6 +62,7 @@ __all__ = [
     "to_minutes",
     "from_minutes",
     "format_time",
+    "wrap",
     "mirror_minutes",
     "common_sense_error",
     "encode_regression",
@@ -546,6 +547,18 @@ def format_time(hours: int, minutes: int) -> str:
     return f"{int(hours) % 12 or 12}:{int(minutes):02d}"
 
 
+def wrap(values: Any, period: float = MINUTES_PER_DIAL) -> np.ndarray:
+    """``values`` modulo ``period`` as floats in ``[0, period)``.
+
+    ``np.mod`` alone can return ``period`` itself: ``np.mod(-1e-14, 720)`` rounds
+    to 720.0, a reading of "12:00" that is not on the dial's 0..719.99 scale.
+
+    Introduced in lab 6 (Tell the time).
+    """
+    wrapped = np.mod(np.asarray(values, dtype=np.float64), period)
+    return np.where(wrapped >= period, 0.0, wrapped)
+
+
 def mirror_minutes(total: Any) -> np.ndarray:
     """The time a clock shows in a mirror: ``(720 - t) % 720`` (3:00 becomes 9:00, 1:10 becomes 10:50).
 
@@ -591,7 +604,7 @@ def decode_regression(pred: Any) -> np.ndarray:
 
     Introduced in lab 6 (Tell the time).
     """
-    return np.mod(np.asarray(pred, dtype=np.float64).reshape(-1), MINUTES_PER_DIAL)
+    return wrap(np.asarray(pred, dtype=np.float64).reshape(-1))
 
 
 def encode_half_hours(hours: Any, minutes: Any) -> np.ndarray:
@@ -640,13 +653,14 @@ def encode_multi_head(hours: Any, minutes: Any) -> tuple[np.ndarray, np.ndarray]
 def decode_multi_head(hour_classes: Any, minute_fraction: Any) -> np.ndarray:
     """Minutes past 12 from an hour class and a minute head output (fraction of an hour).
 
-    The minute output is wrapped into [0, 1), so a minute head that says
-    1.02 gives 1 minute past, not 61.
+    The minute output is taken modulo 1, so a minute head that says 1.02
+    gives 1 minute past, not 61 (and -0.02, 59 minutes past the hour class:
+    the heads are read independently). The result is on the dial, in [0, 720).
 
     Introduced in lab 6 (Tell the time).
     """
     fraction = np.mod(np.asarray(minute_fraction, dtype=np.float64).reshape(-1), 1.0)
-    return np.asarray(hour_classes).reshape(-1) * 60 + fraction * 60
+    return wrap(np.asarray(hour_classes).reshape(-1) * 60 + fraction * 60)
 
 
 def encode_periodic(hours: Any, minutes: Any) -> np.ndarray:
@@ -672,7 +686,7 @@ def decode_periodic(sin_cos: Any) -> np.ndarray:
     """
     sin_cos = np.asarray(sin_cos, dtype=np.float64).reshape(-1, 2)
     angle = np.arctan2(sin_cos[:, 0], sin_cos[:, 1])
-    return np.mod(angle / (2 * np.pi) * MINUTES_PER_DIAL, MINUTES_PER_DIAL)
+    return wrap(angle / (2 * np.pi) * MINUTES_PER_DIAL)
 
 
 def combine_hour_and_minute(coarse: Any, minute: Any) -> np.ndarray:
@@ -687,9 +701,9 @@ def combine_hour_and_minute(coarse: Any, minute: Any) -> np.ndarray:
     Introduced in lab 6 (Tell the time).
     """
     coarse = np.asarray(coarse, dtype=np.float64).reshape(-1)
-    minute = np.mod(np.asarray(minute, dtype=np.float64).reshape(-1), 60.0)
+    minute = wrap(np.asarray(minute, dtype=np.float64).reshape(-1), 60.0)
     hour = np.rint((coarse - minute) / 60.0)
-    return np.mod(hour * 60.0 + minute, MINUTES_PER_DIAL)
+    return wrap(hour * 60.0 + minute)
 
 
 def encode_hands_periodic(hours: Any, minutes: Any) -> np.ndarray:
@@ -719,7 +733,7 @@ def decode_hands_periodic(outputs: Any) -> np.ndarray:
     """
     outputs = np.asarray(outputs, dtype=np.float64).reshape(-1, 4)
     coarse = decode_periodic(outputs[:, :2])
-    minute = np.mod(np.arctan2(outputs[:, 2], outputs[:, 3]) / (2 * np.pi) * 60, 60)
+    minute = wrap(np.arctan2(outputs[:, 2], outputs[:, 3]) / (2 * np.pi) * 60, 60.0)
     return combine_hour_and_minute(coarse, minute)
 
 
