@@ -161,6 +161,35 @@ def test_train_caches_and_reloads(tmp_path, monkeypatch):
     assert not [p for p in training.runs_dir().iterdir() if p.name.startswith(".tmp-")]
 
 
+def test_a_run_that_differs_in_anything_is_not_reloaded(tmp_path, monkeypatch):
+    monkeypatch.setenv("NNLAB_DATA", str(tmp_path))
+    monkeypatch.setenv("NNLAB_QUIET", "1")
+    monkeypatch.setenv("NNLAB_PROFILE", "smoke")
+    from nnlab import knobs, models, training
+
+    splits = _toy_splits()
+    build = lambda: models.mlp(splits.input_shape, hidden=(8,), n_outputs=2)  # noqa: E731
+    common = {"name": "toy", "epochs": 1, "config": {"width": 8}}
+    assert not training.train(build, splits, **common).cached
+    assert training.train(build, splits, **common).cached
+    changed = {
+        "config": {**common, "config": {"width": 16}},
+        "epochs": {**common, "epochs": 2},
+        "seed": {**common, "seed": 1},
+        "batch size": {**common, "batch_size": 64},
+        "optimizer": {**common, "optimizer": "sgd"},
+        "loss object": {**common, "loss": knobs.classification_loss("poisson", 2)},
+    }
+    for what, kwargs in changed.items():
+        assert not training.train(build, splits, **kwargs).cached, what
+    # two losses of the same class but different configuration are two runs
+    assert not training.train(build, splits, **{**common, "loss": knobs.classification_loss("kl", 2)}).cached
+    assert training.train(build, splits, **{**common, "loss": knobs.classification_loss("kl", 2)}).cached
+    assert not training.train(build, _toy_splits(n=192), **common).cached, "data"
+    monkeypatch.setenv("NNLAB_PROFILE", "quick")
+    assert not training.train(build, splits, **common).cached, "profile"
+
+
 def test_steps_per_execution_changes_speed_not_numbers(tmp_path, monkeypatch):
     monkeypatch.setenv("NNLAB_DATA", str(tmp_path))
     monkeypatch.setenv("NNLAB_QUIET", "1")

@@ -28,7 +28,7 @@ import keras
 import pandas as pd
 
 from nnlab.splits import Splits
-from nnlab.training import Run, train
+from nnlab.training import Run, lower_is_better, train
 
 Config = dict[str, Any]
 
@@ -88,8 +88,9 @@ class SweepResult:
         return pd.DataFrame(rows).set_index("variant")
 
     def best(self) -> tuple[str, Run]:
-        """The variant with the best validation score."""
-        return max(self.runs.items(), key=lambda item: item[1].best(self.metric))
+        """The variant with the best score of ``metric`` (the highest accuracy, the lowest loss)."""
+        pick = min if lower_is_better(self.metric) else max
+        return pick(self.runs.items(), key=lambda item: item[1].best(self.metric))
 
     def plot(self, metrics: Sequence[str] = ("loss", "accuracy"), **kwargs: Any):
         from nnlab.plots import learning_curves

@@ -67,11 +67,16 @@ class Run:
     def best(self, metric: str = "val_accuracy") -> float:
         """The best value the metric reached (max for accuracy, min for losses/errors)."""
         values = self.history[metric]
-        return float(min(values) if ("loss" in metric or "error" in metric) else max(values))
+        return float(min(values) if lower_is_better(metric) else max(values))
 
     @property
     def epochs(self) -> int:
         return len(next(iter(self.history.values()))) if self.history else 0
+
+
+def lower_is_better(metric: str) -> bool:
+    """True for a loss or an error (``"val_loss"``, ``"val_time_error"``), False for an accuracy."""
+    return "loss" in metric or "error" in metric
 
 
 def quiet() -> bool:
@@ -96,6 +101,20 @@ class StepProgbar(keras.callbacks.ProgbarLogger):
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         super().on_train_batch_end(batch if not self.target else min(batch, self.target - 1), logs)
+
+
+def _describe_loss(loss: Any) -> Any:
+    """What identifies a loss in the cache key: its Keras name, a Loss object's class and
+    configuration (``OneHotLoss("poisson")`` and ``OneHotLoss("kl")`` differ), or a
+    function's qualified name."""
+    if isinstance(loss, str):
+        return loss
+    if isinstance(loss, keras.losses.Loss):
+        try:
+            return {"class": type(loss).__qualname__, "config": loss.get_config()}
+        except NotImplementedError:
+            return type(loss).__qualname__
+    return f"{getattr(loss, '__module__', '')}.{getattr(loss, '__qualname__', type(loss).__qualname__)}"
 
 
 def _key(payload: Mapping[str, Any]) -> str:
@@ -173,7 +192,7 @@ def train(
         "epochs": epochs,
         "batch_size": batch_size,
         "optimizer": optimizer if isinstance(optimizer, str) else config.get("optimizer"),
-        "loss": loss if isinstance(loss, str) else type(loss).__name__,
+        "loss": _describe_loss(loss),
         "splits": splits.fingerprint(),
         "profile": get_profile().name,
         "backend": keras.backend.backend(),
