@@ -322,6 +322,56 @@ def test_corrupt_cache_is_fetched_again(local_dir: Path, isolated_env: Path, dam
         assert data.load("tiny", registry=registry, progress=False).source.startswith("cache")
 
 
+def _rewrite_cache(path: Path, arrays: data.Arrays, **meta: str) -> None:
+    """A well-formed cache file (a valid zip: no CRC error to catch the damage first)."""
+    fields = {"sha256": data.arrays_sha256(data._normalize(arrays)), "source": "a test", "note": "",
+              "variant": "canonical", "verified_by": "arrays", "format": str(data.CACHE_FORMAT), **meta}
+    with path.open("wb") as handle:
+        np.savez(handle, **data._normalize(arrays)._asdict(), **{k: np.array(v) for k, v in fields.items()})
+
+
+@pytest.mark.parametrize("damage, reason", [
+    ("other pixels, their own hash", r"sha256 .* does not match"),   # only nnlab's hash check sees this
+    ("hash of other pixels", r"sha256 .* does not match"),
+    ("5x5 images", r"expected uint8 \(12, 4, 4\)"),
+    ("label 7", r"labels outside 0\.\.2"),
+    ("old format", r"cache format 0, expected"),
+])
+def test_a_well_formed_but_wrong_cache_is_fetched_again(local_dir: Path, isolated_env: Path, damage: str,
+                                                        reason: str) -> None:
+    registry = {"tiny": tiny_spec(local_source())}
+    data.load("tiny", registry=registry, progress=False)
+    cached = isolated_env / "tiny.npz"
+    other = tiny_arrays(seed=1)
+    if damage == "other pixels, their own hash":
+        _rewrite_cache(cached, other)
+    elif damage == "hash of other pixels":
+        _rewrite_cache(cached, TINY, sha256=data.arrays_sha256(data._normalize(other)))
+    elif damage == "5x5 images":
+        _rewrite_cache(cached, TINY._replace(x_train=np.zeros((12, 5, 5), np.uint8)))
+    elif damage == "label 7":
+        _rewrite_cache(cached, TINY._replace(y_train=np.full(12, 7)))
+    else:
+        _rewrite_cache(cached, TINY, format="0")
+    with pytest.warns(DataWarning, match=reason):
+        ds = data.load("tiny", registry=registry, progress=False)
+    assert ds.source.startswith("local folder")
+    np.testing.assert_array_equal(ds.x_train, TINY.x_train)
+
+
+@pytest.mark.parametrize("wrong, reason", [
+    (TINY._replace(x_train=np.zeros((12, 5, 5), np.uint8)), r"x_train is uint8 \(12, 5, 5\), expected uint8 \(12, 4, 4\)"),
+    (TINY._replace(y_test=np.full(6, 7)), r"y_test has labels outside 0\.\.2"),
+])
+def test_a_source_with_the_wrong_layout_is_refused_with_the_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                    wrong: data.Arrays, reason: str) -> None:
+    monkeypatch.setenv("WRONG_DIR", str(write_files(tmp_path / "wrong", idx_files(wrong))))
+    spec = tiny_spec(FolderSource("wrong", "WRONG_DIR", (IDX_SET,)))
+    with pytest.raises(DataUnavailableError, match=reason):
+        data.load("tiny", registry={"tiny": spec}, progress=False)
+    assert not list((tmp_path / "cache").glob("*.npz"))   # nothing cached
+
+
 def test_atomic_write_keeps_old_file_on_failure(tmp_path: Path) -> None:
     target = tmp_path / "file.npz"
     target.write_bytes(b"old")
