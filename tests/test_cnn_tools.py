@@ -137,13 +137,21 @@ def test_mirror_tta_averages_the_image_and_its_mirror():
 def test_augmentation_layers_are_identity_at_inference():
     aug = ct.augmentation(flip="horizontal", translate=0.1, rotate=0.05, zoom=0.1, contrast=0.1)
     assert [a.name for a in aug] == ["aug_flip", "aug_translate", "aug_rotate", "aug_zoom", "aug_contrast"]
-    model = models.cnn((16, 16, 3), (4,), augmentation=aug)
     x = np.random.default_rng(0).random((3, 16, 16, 3), dtype=np.float32)
-    a = keras.ops.convert_to_numpy(model(x, training=False))
-    b = keras.ops.convert_to_numpy(model(x, training=False))
-    np.testing.assert_allclose(a, b)
+    for layer in aug:
+        assert ct.identity_at_inference(layer, x), layer.name
+        assert not np.array_equal(keras.ops.convert_to_numpy(layer(x, training=True)), x), layer.name
     mlp = ct.with_augmentation(models.mlp((16, 16, 3), (8,)), [ct.RandomShiftFlip(2)])
     assert mlp.output_shape == (None, 10)
+
+
+def test_each_augmentation_layer_draws_its_own_random_numbers():
+    aug = ct.augmentation(flip="horizontal", translate=0.1, rotate=0.05, zoom=0.1, contrast=0.1, seed=5)
+    draws = [tuple(keras.ops.convert_to_numpy(keras.random.uniform((4,), seed=layer.generator))) for layer in aug]
+    assert len(set(draws)) == len(aug)   # with one shared seed, every layer drew the same numbers
+    again = ct.augmentation(flip="horizontal", translate=0.1, rotate=0.05, zoom=0.1, contrast=0.1, seed=5)
+    assert draws == [tuple(keras.ops.convert_to_numpy(keras.random.uniform((4,), seed=layer.generator)))
+                     for layer in again]   # and the same seed repeats them
 
 
 def test_augmentation_compiles_with_the_train_step_on_jax():

@@ -328,18 +328,23 @@ def augmentation(*, flip: str | None = "horizontal", translate: float = 0.1, rot
     marked compilable there (:func:`compilable_on_jax`): otherwise Keras would run the whole
     train step op by op, which costs the most on a GPU.
     """
+    def layer_seed(offset: int) -> int | None:
+        # One seed per layer: layers given the same seed draw the same random numbers, so a
+        # flipped image would always be shifted the same way.
+        return None if seed is None else seed + offset
+
     out: list[keras.layers.Layer] = []
     if flip:
-        out.append(layers.RandomFlip(flip, seed=seed, name="aug_flip"))
+        out.append(layers.RandomFlip(flip, seed=layer_seed(0), name="aug_flip"))
     if translate:
-        out.append(layers.RandomTranslation(translate, translate, fill_mode=fill_mode, seed=seed,
+        out.append(layers.RandomTranslation(translate, translate, fill_mode=fill_mode, seed=layer_seed(1),
                                             name="aug_translate"))
     if rotate:
-        out.append(layers.RandomRotation(rotate, fill_mode=fill_mode, seed=seed, name="aug_rotate"))
+        out.append(layers.RandomRotation(rotate, fill_mode=fill_mode, seed=layer_seed(2), name="aug_rotate"))
     if zoom:
-        out.append(layers.RandomZoom(zoom, fill_mode=fill_mode, seed=seed, name="aug_zoom"))
+        out.append(layers.RandomZoom(zoom, fill_mode=fill_mode, seed=layer_seed(3), name="aug_zoom"))
     if contrast:
-        out.append(layers.RandomContrast(contrast, seed=seed, name="aug_contrast"))
+        out.append(layers.RandomContrast(contrast, seed=layer_seed(4), name="aug_contrast"))
     return compilable_on_jax(out)
 
 
