@@ -94,6 +94,27 @@ def test_unknown_backend_is_a_clear_error():
     assert "KERAS_BACKEND='theano'" in result.stderr and "tensorflow, jax, torch" in result.stderr
 
 
+def _import_nnlab(env: dict[str, str]) -> subprocess.CompletedProcess:
+    code = "import nnlab.profiles as p; print(p.keras_backend())"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": os.pathsep.join(sys.path), **env})
+
+
+def test_backend_is_read_as_keras_reads_it(tmp_path):
+    home = tmp_path / "keras-home"
+    home.mkdir()
+    (home / "keras.json").write_text('{"backend": "jax"}')
+    assert _import_nnlab({"KERAS_HOME": str(home)}).stdout.strip() == "jax"     # keras.json, as Keras does
+    assert _import_nnlab({"KERAS_HOME": str(home), "KERAS_BACKEND": "torch"}).stdout.strip() == "torch"
+    assert _import_nnlab({"KERAS_HOME": str(home), "KERAS_BACKEND": ""}).stdout.strip() == "jax"
+    assert _import_nnlab({"KERAS_HOME": str(tmp_path / "none")}).stdout.strip() == "tensorflow"
+    (home / "keras.json").write_text('{"backend": "numpy"}')
+    unsupported = _import_nnlab({"KERAS_HOME": str(home)})
+    assert unsupported.returncode != 0 and "keras.json" in unsupported.stderr and "'numpy'" in unsupported.stderr
+    spaced = _import_nnlab({"KERAS_HOME": str(tmp_path / "none"), "KERAS_BACKEND": " jax"})
+    assert spaced.returncode != 0 and "KERAS_BACKEND=' jax'" in spaced.stderr   # Keras would fail on it too
+
+
 def test_set_seed_repeats_numpy_and_keras():
     import keras
 

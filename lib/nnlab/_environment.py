@@ -19,6 +19,7 @@ message (:class:`DropRetracingNotice`) and leaves every other TensorFlow warning
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 
@@ -40,6 +41,35 @@ class BackendError(RuntimeError):
     """Raised when ``KERAS_BACKEND`` names a backend nnlab does not support."""
 
 
+def _keras_json_backend() -> tuple[str | None, str]:
+    """The ``"backend"`` of Keras's settings file and the file's path, found as Keras finds it
+    (``$KERAS_HOME/keras.json``, else ``~/.keras/keras.json``, ``/tmp/.keras`` when the home
+    folder is not writable); ``None`` when there is no such file or it does not parse."""
+    if "KERAS_HOME" in os.environ:
+        folder = os.environ["KERAS_HOME"]
+    else:
+        home = os.path.expanduser("~")
+        folder = os.path.join(home if os.access(home, os.W_OK) else "/tmp", ".keras")
+    path = os.path.expanduser(os.path.join(folder, "keras.json"))
+    try:
+        with open(path) as handle:
+            backend = json.load(handle).get("backend")
+    except (OSError, ValueError, AttributeError):
+        return None, path
+    return (backend if isinstance(backend, str) else None), path
+
+
+def requested_backend() -> tuple[str, str]:
+    """The backend Keras will load and where that was said, with Keras's own precedence:
+    a non-empty ``KERAS_BACKEND``, else ``keras.json``, else TensorFlow."""
+    if value := os.environ.get("KERAS_BACKEND", ""):
+        return value, f"KERAS_BACKEND={value!r}"
+    backend, path = _keras_json_backend()
+    if backend:
+        return backend, f'"backend": {backend!r} in {path}'
+    return "tensorflow", "Keras's default"
+
+
 def configure() -> None:
     """Set quiet defaults and validate ``KERAS_BACKEND`` (before Keras is imported)."""
     for name, value in _QUIET_DEFAULTS.items():
@@ -47,10 +77,10 @@ def configure() -> None:
     tf_logger = logging.getLogger("tensorflow")   # the logger TensorFlow writes to once imported
     if not any(isinstance(f, DropRetracingNotice) for f in tf_logger.filters):
         tf_logger.addFilter(DropRetracingNotice())
-    backend = os.environ.get("KERAS_BACKEND", "").strip()
-    if backend and backend not in KNOWN_BACKENDS:
+    backend, origin = requested_backend()
+    if backend not in KNOWN_BACKENDS:   # Keras itself does not strip spaces: " jax" fails there too
         raise BackendError(
-            f"KERAS_BACKEND={backend!r} is not a backend nnlab supports. "
-            f"Use one of {', '.join(KNOWN_BACKENDS)} (or unset it for TensorFlow), e.g. "
+            f"{origin} is not a backend nnlab supports. "
+            f"Use one of {', '.join(KNOWN_BACKENDS)} (or unset KERAS_BACKEND for TensorFlow), e.g. "
             "`export KERAS_BACKEND=jax`."
         )

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import TypeVar
 
+from nnlab._environment import requested_backend
+
 T = TypeVar("T")
 
 PROFILE_NAMES = ("smoke", "quick", "full")
@@ -87,8 +89,8 @@ def gpu_available() -> bool:
 
 
 def keras_backend() -> str:
-    """The backend Keras will use: ``KERAS_BACKEND``, or TensorFlow when it is unset or empty."""
-    return os.environ.get("KERAS_BACKEND", "").strip() or "tensorflow"
+    """The backend Keras will use: ``KERAS_BACKEND``, else ``keras.json``'s, else TensorFlow."""
+    return requested_backend()[0]
 
 
 def idle_gpu_note() -> str:

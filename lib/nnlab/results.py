@@ -17,7 +17,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from nnlab.profiles import get_profile, gpu_available
+from nnlab.profiles import get_profile, gpu_available, keras_backend
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -79,7 +79,7 @@ def record(
     result = Result(
         lab=lab, name=name, value=float(value), unit=unit, report_best=report_best, report=report,
         goal=goal, higher_is_better=higher_is_better, profile=get_profile().name,
-        backend=os.environ.get("KERAS_BACKEND", "tensorflow"), device=_device(),
+        backend=keras_backend(), device=_device(),
         date=time.strftime("%Y-%m-%d"), seconds=seconds,
     )
     folder = results_dir()
