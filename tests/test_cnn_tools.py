@@ -64,6 +64,10 @@ def test_confusion_matrix_and_mistakes():
     cm = ct.confusion_matrix(y, probs.argmax(1), 3)
     assert cm.tolist() == [[1, 1, 0], [1, 1, 0], [0, 1, 1]]
     assert cm.sum() == len(y) and np.trace(cm) == 3
+    with pytest.raises(ValueError, match=r"y_pred has label 2, outside 0\.\.1"):
+        ct.confusion_matrix([0, 1], [2, 0], n_classes=2)   # not counted silently as another cell
+    with pytest.raises(ValueError, match=r"y_true has label 3, outside 0\.\.2"):
+        ct.confusion_matrix([0, 3], [0, 0], n_classes=3)
     mistakes = ct.most_confident_mistakes(probs, y, per_class=5)
     assert mistakes[0].tolist() == [1] and mistakes[1].tolist() == [3] and mistakes[2].tolist() == [5]
     probs2 = np.array([[.1, .9], [.4, .6], [.2, .8], [.9, .1]])

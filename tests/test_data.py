@@ -520,5 +520,7 @@ def test_validation_split_is_stratified_disjoint_and_deterministic() -> None:
     expected = 200 * np.bincount(ds.y_train) / len(ds.y_train)
     assert np.all(np.abs(np.bincount(y_val, minlength=4) - expected) < 1)
     np.testing.assert_array_equal(x_val, data.validation_split(ds.x_train, ds.y_train, 0.2, seed=0)[2])
+    with pytest.raises(ValueError, match=f"{len(ds.x_train)} images but 6 labels"):
+        data.validation_split(ds.x_train, ds.y_train[:6], 0.2)
     with pytest.raises(ValueError):
         data.validation_split(ds.x_train, ds.y_train, 1.0)

@@ -225,6 +225,21 @@ def test_live_mode_reports_an_error_in_the_output(shown, monkeypatch):
     assert isinstance(box.error, ZeroDivisionError)
 
 
+def test_a_starting_value_no_slider_can_show_is_an_error_not_a_clamp(shown):
+    # ipywidgets would show hour 12 as 11 and σ = 5 as 1 without a word; 12 o'clock is hour 0
+    box = widgets.explore_clock({"noon": lambda batch: np.zeros(len(batch))}, hour=12, minute=5, size=32,
+                                static=False)
+    assert box.knobs["hour"].value == 0
+    shown.clear()   # the live box drew its first figure
+    with pytest.raises(ValueError, match=r"minute=75 is outside its slider's range 0\.\.59"):
+        widgets.explore_clock(None, hour=1, minute=75, size=32, static=True)
+    with pytest.raises(ValueError, match=r"sigma=5\.0 is outside its slider's range 0\.001\.\.1"):
+        widgets.explore_init(5.0, "tanh", 4, width=16, n=16, static=True)
+    with pytest.raises(ValueError, match="activation='swish' is not one of"):
+        widgets.explore_init(0.1, "swish", 4, width=16, n=16, static=True)
+    assert not shown   # refused before anything was drawn
+
+
 def test_is_static(monkeypatch):
     monkeypatch.delenv("NNLAB_STATIC", raising=False)
     assert widgets.is_static() is False

@@ -197,6 +197,10 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int | No
     if y_true.shape != y_pred.shape:
         raise ValueError(f"y_true and y_pred differ in length: {y_true.shape} vs {y_pred.shape}")
     n = int(n_classes if n_classes is not None else max(y_true.max(initial=-1), y_pred.max(initial=-1)) + 1)
+    for name, labels in (("y_true", y_true), ("y_pred", y_pred)):
+        outside = labels[(labels < 0) | (labels >= n)]
+        if outside.size:
+            raise ValueError(f"{name} has label {outside[0]}, outside 0..{n - 1} ({n} classes)")
     return np.bincount(y_true * n + y_pred, minlength=n * n).reshape(n, n)
 
 

@@ -777,6 +777,8 @@ def validation_split(x: np.ndarray, y: np.ndarray, fraction: float = 0.1,
     if not 0.0 <= fraction < 1.0:
         raise ValueError(f"fraction must be in [0, 1), got {fraction}")
     y = np.asarray(y)
+    if len(x) != len(y):
+        raise ValueError(f"x and y differ in length: {len(x)} images but {len(y)} labels")
     val = _stratified_pick(y, int(round(fraction * len(y))), np.random.default_rng(seed))
     train = np.setdiff1d(np.arange(len(y)), val, assume_unique=True)
     return x[train], y[train], x[val], y[val]

@@ -99,6 +99,20 @@ def _control(spec: tuple[str, dict[str, Any]], value: Any):
     return cls(value=value, style=style, **options)
 
 
+def _check_start_values(values: Mapping[str, Any], controls: Mapping[str, tuple[str, dict[str, Any]]]) -> None:
+    """Raise ``ValueError`` for a starting value its control cannot show (a slider would clamp it silently)."""
+    for name, (kind, options) in controls.items():
+        value = values[name]
+        if kind in ("int", "float", "log") and "min" in options and "max" in options:
+            low, high = options["min"], options["max"]
+            if kind == "log":
+                low, high = options.get("base", 10.0) ** low, options.get("base", 10.0) ** high
+            if not low <= value <= high:
+                raise ValueError(f"{name}={value!r} is outside its slider's range {low:g}..{high:g}")
+        elif kind == "choice" and value not in options["options"]:
+            raise ValueError(f"{name}={value!r} is not one of {list(options['options'])}")
+
+
 def _explorer(
     draw: Callable[..., Figure],
     values: dict[str, Any],
@@ -114,6 +128,7 @@ def _explorer(
     (``name -> (kind, ipywidgets options)``); ``fixed`` is passed to ``draw`` unchanged.
     """
     fixed = dict(fixed or {})
+    _check_start_values(values, controls)
     if is_static(static):
         fig = draw(**fixed, **values)   # drawn in a script too: a drawing error fails the run
         if in_notebook():
@@ -617,7 +632,8 @@ def explore_clock(
     """
     from nnlab.clocks import PRESETS
 
-    values = {"hour": int(hour), "minute": int(minute), "preset": preset, "seed": int(seed)}
+    # The slider runs 0..11: 12 o'clock is hour 0.
+    values = {"hour": int(hour) % 12, "minute": int(minute), "preset": preset, "seed": int(seed)}
     controls = {
         "hour": ("int", {"min": 0, "max": 11, "description": "hour"}),
         "minute": ("int", {"min": 0, "max": 59, "description": "minute"}),
