@@ -162,6 +162,9 @@ def test_overrides_change_the_style():
         lambda: make_clocks(2, ticks=7),
         lambda: make_clocks(2, dial="square"),
         lambda: make_clocks(2, scale=(0.9, 0.5)),
+        lambda: make_clocks(2, scale=0.0),          # every pixel black, with a divide-by-zero warning
+        lambda: make_clocks(2, minute_width=0.0),
+        lambda: make_clocks(2, hour_length=-0.5),
         lambda: draw_clocks([1, 2], [3]),
         lambda: draw_clocks([1], [60]),
     ],

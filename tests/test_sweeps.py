@@ -40,6 +40,8 @@ def test_best_is_the_highest_accuracy_but_the_lowest_loss():
     errors = {"near": _run("near", val_time_error=[3.0, 1.0]), "far": _run("far", val_time_error=[9.0, 5.0])}
     assert sweeps.SweepResult("s", BASE, errors, metric="val_time_error").best()[0] == "near"
     assert lower_is_better("val_loss") and lower_is_better("time_error") and not lower_is_better("val_accuracy")
+    assert lower_is_better("val_mse") and lower_is_better("mae") and not lower_is_better("sparse_categorical_accuracy")
+    assert _run("m", val_mse=[5.0, 1.0, 3.0]).best("val_mse") == 1.0
 
 
 def test_a_tiny_sweep_trains_each_variant_once_and_reloads_them(tmp_path, monkeypatch):

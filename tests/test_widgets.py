@@ -243,7 +243,18 @@ def test_a_starting_value_no_slider_can_show_is_an_error_not_a_clamp(shown):
 def test_is_static(monkeypatch):
     monkeypatch.delenv("NNLAB_STATIC", raising=False)
     assert widgets.is_static() is False
-    for value, expected in (("1", True), ("true", True), ("YES", True), ("0", False), ("", False)):
+    for value, expected in (("1", True), ("true", True), ("YES", True), ("0", False), ("", False), ("off", False)):
         monkeypatch.setenv("NNLAB_STATIC", value)
         assert widgets.is_static() is expected
     assert widgets.is_static(False) is False and widgets.is_static(True) is True
+    monkeypatch.setenv("NNLAB_STATIC", "static")
+    with pytest.raises(ValueError, match="NNLAB_STATIC='static': use 1"):
+        widgets.is_static()
+
+
+def test_quiet_reads_the_same_on_off_words(monkeypatch):
+    from nnlab import training
+
+    for value, expected in (("1", True), ("yes", True), ("0", False), ("false", False), ("", False)):
+        monkeypatch.setenv("NNLAB_QUIET", value)
+        assert training.quiet() is expected   # "false" used to mean quiet: any non-empty, non-0 value did

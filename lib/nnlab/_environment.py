@@ -41,6 +41,17 @@ class BackendError(RuntimeError):
     """Raised when ``KERAS_BACKEND`` names a backend nnlab does not support."""
 
 
+def env_flag(name: str) -> bool:
+    """An on/off setting: ``1``/``true``/``yes``/``on`` (any case) is on; unset, empty,
+    ``0``/``false``/``no``/``off`` is off; anything else is an error naming the variable."""
+    value = os.environ.get(name, "").strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name}={os.environ[name]!r}: use 1 (on) or 0 (off), or unset it.")
+
+
 def _keras_json_backend() -> tuple[str | None, str]:
     """The ``"backend"`` of Keras's settings file and the file's path, found as Keras finds it
     (``$KERAS_HOME/keras.json``, else ``~/.keras/keras.json``, ``/tmp/.keras`` when the home

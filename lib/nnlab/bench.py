@@ -225,7 +225,7 @@ def run_bench(profile: str, names: list[str] | None = None, out_dir: Path = OUT_
     """
     from nnlab.profiles import get_profile, keras_backend
 
-    get_profile(profile)  # validates the name with a clear error
+    profile = get_profile(profile).name  # validates the name with a clear error; " Quick " → "quick"
     backend = keras_backend()
     stem = bench_stem(profile, backend, out_dir)
     failed: list[str] = []

@@ -163,6 +163,11 @@ class ClockStyle:
             raise ValueError(f"ClockStyle.dial must be 'circle' or 'none', got {self.dial!r}")
         if self.ticks not in (0, 12, 60):
             raise ValueError(f"ClockStyle.ticks must be 0, 12 or 60, got {self.ticks!r}")
+        if self.scale[0] <= 0:
+            raise ValueError(f"ClockStyle.scale must be above 0 (the dial's share of the image), got {self.scale!r}")
+        for name in ("hour_length", "hour_width", "minute_length", "minute_width"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"ClockStyle.{name} must be above 0 (in dial radii), got {getattr(self, name)!r}")
         if self.blur[0] < 0.5:
             raise ValueError(f"ClockStyle.blur must be at least 0.5 pixels, got {self.blur!r}")
         if not 0 <= self.shift <= 1:

@@ -642,7 +642,7 @@ class OneCycle:
 
 
 def precision_policy(precision: str = "auto") -> str:
-    """``"auto"``: ``mixed_float16`` when an NVIDIA GPU is visible, else ``float32``."""
+    """``"auto"``: ``mixed_float16`` on a GPU that the backend can use (:func:`nnlab.profiles.gpu_available`), else ``float32``."""
     if precision != "auto":
         return precision
     from nnlab.profiles import gpu_available

@@ -28,6 +28,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from nnlab._environment import env_flag
 from nnlab.splits import Splits
 
 HistoryDict = dict[str, list[float]]
@@ -74,14 +75,19 @@ class Run:
         return len(next(iter(self.history.values()))) if self.history else 0
 
 
+#: Keras's short names of metrics that are errors (``"val_mse"``…), beside names with "loss" or "error".
+_ERROR_METRICS = ("mse", "mae", "mape", "msle", "rmse", "crossentropy", "hinge", "poisson", "divergence")
+
+
 def lower_is_better(metric: str) -> bool:
-    """True for a loss or an error (``"val_loss"``, ``"val_time_error"``), False for an accuracy."""
-    return "loss" in metric or "error" in metric
+    """True for a loss or an error (``"val_loss"``, ``"val_time_error"``, ``"val_mae"``), False for an accuracy."""
+    name = metric.removeprefix("val_")
+    return "loss" in name or "error" in name or name.endswith(_ERROR_METRICS)
 
 
 def quiet() -> bool:
-    """True when training should print nothing (``NNLAB_QUIET`` set to a non-empty, non-0 value)."""
-    return os.environ.get("NNLAB_QUIET", "") not in ("", "0")
+    """True when training should print nothing (``NNLAB_QUIET=1``; see :func:`nnlab._environment.env_flag`)."""
+    return env_flag("NNLAB_QUIET")
 
 
 def default_verbose() -> int | str:

@@ -29,7 +29,6 @@ explorer                       what moves                                       
 
 from __future__ import annotations
 
-import os
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -39,6 +38,7 @@ import numpy as np
 from IPython.display import HTML, display
 
 from nnlab import plots  # noqa: F401  (applies the book's figure style)
+from nnlab._environment import env_flag
 from nnlab.claims import in_notebook
 from nnlab.numpy_mlp import ACTIVATIONS as _MLP_ACTIVATIONS
 from nnlab.numpy_mlp import init_weights
@@ -71,11 +71,11 @@ def is_static(static: bool | None = None) -> bool:
     """True when explorers should draw a static figure instead of widgets.
 
     ``static`` wins when given; otherwise ``NNLAB_STATIC`` decides ("1", "true", "yes",
-    "on" mean static; unset or anything else means live).
+    "on" mean static; unset, "0", "false", "no", "off" mean live; anything else is an error).
     """
     if static is not None:
         return bool(static)
-    return os.environ.get("NNLAB_STATIC", "").strip().lower() in ("1", "true", "yes", "on")
+    return env_flag("NNLAB_STATIC")
 
 
 def _control(spec: tuple[str, dict[str, Any]], value: Any):
