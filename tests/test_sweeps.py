@@ -66,3 +66,4 @@ def test_a_tiny_sweep_trains_each_variant_once_and_reloads_them(tmp_path, monkey
     again = run_sweep()
     assert all(run.cached for run in again.runs.values())
     assert again.table["best val_accuracy"].tolist() == table["best val_accuracy"].tolist()
+
