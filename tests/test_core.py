@@ -200,6 +200,9 @@ def test_a_run_that_differs_in_anything_is_not_reloaded(tmp_path, monkeypatch):
         "batch size": {**common, "batch_size": 64},
         "optimizer": {**common, "optimizer": "sgd"},
         "loss object": {**common, "loss": knobs.classification_loss("poisson", 2)},
+        "metrics": {**common, "metrics": ()},
+        "callbacks": {**common, "callbacks": training.early_stopping(patience=2)},
+        "callback settings": {**common, "callbacks": training.early_stopping(patience=3)},
     }
     for what, kwargs in changed.items():
         assert not training.train(build, splits, **kwargs).cached, what
@@ -209,6 +212,20 @@ def test_a_run_that_differs_in_anything_is_not_reloaded(tmp_path, monkeypatch):
     assert not training.train(build, _toy_splits(n=192), **common).cached, "data"
     monkeypatch.setenv("NNLAB_PROFILE", "quick")
     assert not training.train(build, splits, **common).cached, "profile"
+
+
+def test_a_run_whose_cache_cannot_be_written_is_kept_with_a_warning(tmp_path, monkeypatch):
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    monkeypatch.setenv("NNLAB_DATA", str(not_a_folder))
+    monkeypatch.setenv("NNLAB_QUIET", "1")
+    from nnlab import models, training
+
+    splits = _toy_splits()
+    with pytest.warns(UserWarning, match="could not cache this run .* Set NNLAB_DATA to a writable folder"):
+        run = training.train(lambda: models.mlp(splits.input_shape, hidden=(8,), n_outputs=2), splits,
+                             name="toy", epochs=1, config={"width": 8})
+    assert not run.cached and run.epochs == 1 and run.model is not None
 
 
 def test_steps_per_execution_changes_speed_not_numbers(tmp_path, monkeypatch):

@@ -4,7 +4,8 @@ Introduced in lab 1 (Initialization). :func:`train` compiles and fits a Keras mo
 :class:`~nnlab.splits.Splits` and returns a :class:`Run` (history, validation scores,
 parameter count, seconds). When ``cache=True`` the history and weights are stored under
 the data cache (``$NNLAB_DATA/runs/<key>``), keyed by everything that shapes the result:
-the config, the data split, the profile, the backend and the nnlab version. Re-building
+the config, the data split, the loss, metrics and callbacks, the profile, the backend and
+the nnlab version. Re-building
 the book then reloads an unchanged experiment instead of training it again.
 
 Progress bars show when a person trains interactively; ``NNLAB_QUIET=1`` (set by
@@ -109,18 +110,30 @@ class StepProgbar(keras.callbacks.ProgbarLogger):
         super().on_train_batch_end(batch if not self.target else min(batch, self.target - 1), logs)
 
 
-def _describe_loss(loss: Any) -> Any:
-    """What identifies a loss in the cache key: its Keras name, a Loss object's class and
-    configuration (``OneHotLoss("poisson")`` and ``OneHotLoss("kl")`` differ), or a
-    function's qualified name."""
-    if isinstance(loss, str):
-        return loss
-    if isinstance(loss, keras.losses.Loss):
+def _describe(thing: Any) -> Any:
+    """What identifies a loss or metric in the cache key: its Keras name, a Loss or Metric
+    object's class and configuration (``OneHotLoss("poisson")`` and ``OneHotLoss("kl")``
+    differ), or a function's qualified name."""
+    if isinstance(thing, str):
+        return thing
+    if isinstance(thing, (keras.losses.Loss, keras.metrics.Metric)):
         try:
-            return {"class": type(loss).__qualname__, "config": loss.get_config()}
+            return {"class": type(thing).__qualname__, "config": thing.get_config()}
         except NotImplementedError:
-            return type(loss).__qualname__
-    return f"{getattr(loss, '__module__', '')}.{getattr(loss, '__qualname__', type(loss).__qualname__)}"
+            return type(thing).__qualname__
+    return f"{getattr(thing, '__module__', '')}.{getattr(thing, '__qualname__', type(thing).__qualname__)}"
+
+
+def _describe_callbacks(callbacks: Callable[[], Sequence[keras.callbacks.Callback]] | None) -> list[Any]:
+    """The callbacks a run is fitted with, for the cache key: each one's class and its settings
+    that are plain numbers or strings (early stopping's patience and monitor, a metric's family).
+    A run that stops early is another run than one that does not."""
+    described = []
+    for callback in (callbacks() if callbacks else ()):
+        settings = {k: v for k, v in sorted(vars(callback).items())
+                    if not k.startswith("_") and isinstance(v, (bool, int, float, str))}
+        described.append({"class": f"{type(callback).__module__}.{type(callback).__qualname__}", **settings})
+    return described
 
 
 def _key(payload: Mapping[str, Any]) -> str:
@@ -198,7 +211,9 @@ def train(
         "epochs": epochs,
         "batch_size": batch_size,
         "optimizer": optimizer if isinstance(optimizer, str) else config.get("optimizer"),
-        "loss": _describe_loss(loss),
+        "loss": _describe(loss),
+        "metrics": [_describe(metric) for metric in metrics],
+        "callbacks": _describe_callbacks(callbacks),
         "splits": splits.fingerprint(),
         "profile": get_profile().name,
         "backend": keras.backend.backend(),
@@ -248,7 +263,11 @@ def train(
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
     run = Run(name, config, history, model.count_params(), seconds, model if keep_model else None)
     if cache:
-        _save_run(folder, run, model if keep_model else None)
+        try:
+            _save_run(folder, run, model if keep_model else None)
+        except OSError as exc:   # keep the run that was trained; only its cache is lost
+            warnings.warn(f"{name}: could not cache this run in {folder.parent} ({exc}); it will be trained "
+                          "again next time. Set NNLAB_DATA to a writable folder.", stacklevel=2)
     return run
 
 
