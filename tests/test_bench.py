@@ -126,6 +126,35 @@ def test_bench_keeps_rows_that_a_concurrent_bench_writes_meanwhile(tmp_path, mon
         ("01_a", 0.9, 2), ("02_b", 0.9, 2), ("05_other", 0.7, None)]
 
 
+def test_a_damaged_bench_file_is_moved_aside_not_overwritten(tmp_path, monkeypatch):
+    stem = tmp_path / "bench-smoke-tensorflow-cpu"
+    stem.with_suffix(".json").write_text('[{"lab": "01_a", "name": "accu')   # cut off mid-write by hand
+    folder = tmp_path / "results"
+    monkeypatch.setenv("NNLAB_RESULTS", str(folder))
+    monkeypatch.setattr(results, "_STARTED", set())
+    results.record("02_b", "accuracy", 0.9, unit="accuracy")
+    with pytest.warns(UserWarning, match="damaged .* moved aside"):
+        rows = bench.record_lab(stem, "02_b", folder, 1.0, "ok")
+    assert [r["lab"] for r in rows] == ["02_b"]
+    aside = list(tmp_path.glob("bench-smoke-tensorflow-cpu.damaged-*.json"))
+    assert len(aside) == 1 and aside[0].read_text().startswith('[{"lab": "01_a"')
+    assert not list(tmp_path.glob(".*.tmp"))   # written atomically, nothing left half-done
+
+
+def test_a_damaged_results_file_is_reported_and_left_out(tmp_path, monkeypatch):
+    monkeypatch.setenv("NNLAB_RESULTS", str(tmp_path))
+    monkeypatch.setattr(results, "_STARTED", set())
+    results.record("01_a", "accuracy", 0.9, unit="accuracy")
+    (tmp_path / "02_b.json").write_text("{not json")
+    (tmp_path / "03_c.json").write_text('[{"lab": "03_c", "value": 1}]')
+    with pytest.warns(UserWarning) as caught:
+        loaded = results.load_all()
+    assert [r.lab for r in loaded] == ["01_a"]
+    messages = " ".join(str(w.message) for w in caught)
+    assert "02_b.json is damaged" in messages and "03_c.json does not fit" in messages
+    assert oct((tmp_path / "01_a.json").stat().st_mode & 0o777) != oct(0o600)   # the umask's mode, not mkstemp's
+
+
 RECORD_MANY = """
 import sys
 from pathlib import Path
@@ -262,8 +291,12 @@ def test_results_page_lists_benchmark_files(tmp_path):
         "setups": [{**setup, "setup": "naive"},
                    {**setup, "setup": "fast", "images_per_second": 12500.0, "precision": "mixed_float16",
                     "batch_size": 512}]}))
-    benches, throughputs = bench.benchmark_files(tmp_path)
+    (tmp_path / "bench-full-jax-gpu.damaged-20261120-101010.json").write_text(json.dumps([row]))   # moved aside
+    with pytest.warns(UserWarning, match="bench-broken.json is damaged"):
+        benches, throughputs = bench.benchmark_files(tmp_path)
     assert [b.path.name for b in benches] == ["bench-full-jax-gpu.json"] and len(throughputs) == 1
+    assert (tmp_path / "bench-broken.json").exists()   # reading the page never moves a file
+    (tmp_path / "bench-broken.json").unlink()
     assert benches[0].labs() == [{"lab": "05c_cifar10", "results": 1, "met": 1, "goals": 1, "seconds": 120.5,
                                   "status": "ok"},
                                  {"lab": "06_tell_the_time", "results": 1, "met": 1, "goals": 1, "seconds": 301.0,

@@ -104,6 +104,12 @@ def atomic_write(target: Path) -> Iterator[IO[bytes]]:
         raise
 
 
+def atomic_write_text(target: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``target`` through :func:`atomic_write`: all of it or nothing."""
+    with atomic_write(target) as handle:
+        handle.write(text.encode("utf-8"))
+
+
 def remove_stale_temporaries(folder: Path, max_age_s: float = 86400.0) -> None:
     """Delete temporary files/folders (``.*.tmp``, ``.download-*``) left by a killed process."""
     if not folder.is_dir():

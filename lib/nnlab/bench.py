@@ -30,12 +30,14 @@ import subprocess
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from nnlab._download import atomic_write_text
 from nnlab.results import REPO_ROOT, Result, load_all
 
 LABS_DIR = REPO_ROOT / "labs"
@@ -129,21 +131,34 @@ def run_lab(path: Path, timeout: int = 3600) -> float:
 
 
 def _read_rows(path: Path) -> list[dict]:
+    """The rows of a results file (none when it does not exist); ``ValueError`` when it is damaged."""
     try:
         rows = json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+    except FileNotFoundError:
         return []
-    return rows if isinstance(rows, list) else []
+    if not (isinstance(rows, list) and all(isinstance(r, dict) for r in rows)):
+        raise ValueError("not a list of rows")
+    return rows
+
+
+def _rows_to_extend(path: Path) -> list[dict]:
+    """The rows a new lab's rows join; a damaged file is moved aside (not overwritten) and a new one begun."""
+    try:
+        return _read_rows(path)
+    except ValueError as exc:   # json.JSONDecodeError is a ValueError
+        aside = path.with_name(f"{path.stem}.damaged-{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}")
+        os.replace(path, aside)
+        warnings.warn(f"nnlab.bench: {path} is damaged ({exc}); moved aside to {aside.name} so that its rows "
+                      "can be recovered by hand, and a new file is started.", stacklevel=3)
+        return []
 
 
 def write_bench(stem: Path, rows: list[dict]) -> Path:
     """Write ``rows`` as ``<stem>.json`` and ``<stem>.md`` (each replaced atomically); return the JSON path."""
     stem.parent.mkdir(parents=True, exist_ok=True)
-    for suffix, text in ((".json", json.dumps(rows, indent=1)), (".md", to_markdown(rows))):
-        target = stem.with_suffix(suffix)
-        tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_text(text)
-        os.replace(tmp, target)
+    markdown = to_markdown(rows)   # made first: a failure here leaves both files as they were
+    atomic_write_text(stem.with_suffix(".json"), json.dumps(rows, indent=1))
+    atomic_write_text(stem.with_suffix(".md"), markdown)
     return stem.with_suffix(".json")
 
 
@@ -204,7 +219,7 @@ def record_lab(stem: Path, lab: str, results_folder: Path, seconds: float, statu
     """
     stem.parent.mkdir(parents=True, exist_ok=True)
     with _folder_lock(stem.parent):
-        rows = _merged(_read_rows(stem.with_suffix(".json")), lab, results_folder, seconds, status, concurrent)
+        rows = _merged(_rows_to_extend(stem.with_suffix(".json")), lab, results_folder, seconds, status, concurrent)
         write_bench(stem, rows)
     return rows
 
@@ -366,15 +381,28 @@ class BenchFile:
 def benchmark_files(folder: Path = OUT_DIR) -> tuple[list[BenchFile], list[dict[str, Any]]]:
     """The lab benchmarks (``bench-*.json``) and throughput reports (``throughput-*.json``) in ``folder``.
 
-    Unreadable files are skipped. Each throughput report gets its file name as ``"file"``.
+    Damaged files are skipped with a warning (the book's build shows it); files a bench run
+    moved aside (``*.damaged-*.json``) are not listed. Each throughput report gets its file
+    name as ``"file"``.
     """
     folder = Path(folder)
-    benches = [BenchFile(path, rows) for path in sorted(folder.glob("bench-*.json")) if (rows := _read_rows(path))]
+    benches = []
+    for path in sorted(folder.glob("bench-*.json")):
+        if ".damaged-" in path.name:
+            continue
+        try:
+            rows = _read_rows(path)
+        except ValueError as exc:
+            warnings.warn(f"nnlab.bench: {path} is damaged ({exc}); left off the results page.", stacklevel=2)
+            continue
+        if rows:
+            benches.append(BenchFile(path, rows))
     throughputs = []
     for path in sorted(folder.glob("throughput-*.json")):
         try:
             report = json.loads(path.read_text())
-        except json.JSONDecodeError:
+        except ValueError as exc:
+            warnings.warn(f"nnlab.bench: {path} is damaged ({exc}); left off the results page.", stacklevel=2)
             continue
         if isinstance(report, dict) and report.get("setups"):
             throughputs.append({**report, "file": path.name})

@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 import os
 import platform
-import tempfile
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from nnlab._download import atomic_write_text
 from nnlab.profiles import get_profile, gpu_available, keras_backend
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -88,15 +89,8 @@ def record(
     if lab not in _STARTED:  # a lab's new run replaces everything its earlier runs recorded
         _STARTED.add(lab)
         path.unlink(missing_ok=True)
-    entries = [e for e in _read(path) if e["name"] != name] + [asdict(result)]
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(entries, handle, indent=1)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    entries = [e for e in _read(path) if e.get("name") != name] + [asdict(result)]
+    atomic_write_text(path, json.dumps(entries, indent=1))
 
 
 def clear(lab: str) -> None:
@@ -109,16 +103,29 @@ def clear(lab: str) -> None:
 
 
 def _read(path: Path) -> list[dict]:
+    """The entries of one lab's file; a damaged file is reported and read as empty."""
     try:
-        return json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+        entries = json.loads(path.read_text())
+        if not (isinstance(entries, list) and all(isinstance(e, dict) for e in entries)):
+            raise ValueError("not a list of results")
+    except FileNotFoundError:
         return []
+    except ValueError as exc:   # json.JSONDecodeError is a ValueError
+        warnings.warn(f"nnlab.results: {path} is damaged ({exc}); its numbers are left out. Delete it and "
+                      f"run lab {path.stem} again.", stacklevel=3)
+        return []
+    return entries
 
 
 def load_all(folder: Path | None = None) -> list[Result]:
-    """Every recorded result, lab by lab."""
+    """Every recorded result, lab by lab (entries that do not fit :class:`Result` are reported and left out)."""
     folder = folder or results_dir()
     out = []
     for path in sorted(folder.glob("*.json")):
-        out.extend(Result(**entry) for entry in _read(path))
+        for entry in _read(path):
+            try:
+                out.append(Result(**entry))
+            except TypeError as exc:
+                warnings.warn(f"nnlab.results: an entry of {path} does not fit ({exc}); delete the file and "
+                              f"run lab {path.stem} again.", stacklevel=2)
     return out

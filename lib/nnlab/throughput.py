@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from nnlab._download import atomic_write_text
 from nnlab.bench import OUT_DIR, device_description, slug
 from nnlab.cnn_tools import FULL_CIFAR_CNN
 
@@ -294,8 +295,9 @@ def run_throughput(
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = out_dir / f"throughput-{backend}-{slug(device)}"
-    stem.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")
-    stem.with_suffix(".md").write_text(throughput_markdown(report))
+    markdown = throughput_markdown(report)
+    atomic_write_text(stem.with_suffix(".json"), json.dumps(report, indent=1) + "\n")
+    atomic_write_text(stem.with_suffix(".md"), markdown)
     print(f"==> ratio fast/naive: {report['ratio']}×; wrote {stem}.json and {stem}.md", flush=True)
     return stem.with_suffix(".json")
 
