@@ -179,7 +179,7 @@ def test_train_caches_and_reloads(tmp_path, monkeypatch):
         (folder / "model.weights.h5").write_bytes(b"broken")
     third = training.train(build, splits, name="toy", epochs=2, config={"width": 8})
     assert not third.cached
-    assert not [p for p in training.runs_dir().iterdir() if p.name.startswith(".tmp-")]
+    assert not [p for p in training.runs_dir().iterdir() if p.name.endswith(".tmp")]
 
 
 def test_a_run_that_differs_in_anything_is_not_reloaded(tmp_path, monkeypatch):
@@ -445,3 +445,20 @@ def test_claims_show_prints_markdown_in_a_script_and_html_in_a_notebook(monkeypa
     monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
     table.show()
     assert capsys.readouterr().out == "" and "<table>" in shown[0].data
+
+
+def test_a_killed_runs_temporary_folder_is_removed_a_day_later(tmp_path, monkeypatch):
+    monkeypatch.setenv("NNLAB_DATA", str(tmp_path))
+    monkeypatch.setenv("NNLAB_QUIET", "1")
+    from nnlab import models, training
+
+    runs = training.runs_dir()
+    old, fresh = runs / ".run-killed.tmp", runs / ".run-in-progress.tmp"
+    for folder in (old, fresh):
+        folder.mkdir(parents=True)
+        (folder / "run.json").write_text("{}")
+    os.utime(old, (0, 0))   # 1970: long past the one-day grace
+    splits = _toy_splits()
+    training.train(lambda: models.mlp(splits.input_shape, hidden=(4,), n_outputs=2), splits, name="toy", epochs=1,
+                   config={"width": 4})
+    assert not old.exists() and fresh.exists()   # another process's run in progress is left alone

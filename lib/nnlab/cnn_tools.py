@@ -64,9 +64,10 @@ def conv_output_size(n: int, kernel_size: int, strides: int = 1, padding: str = 
     raise ValueError(f"padding must be 'same' or 'valid', got {padding!r}")
 
 
-def conv_params(kernel_size: int, c_in: int, c_out: int, bias: bool = True) -> int:
-    """Parameters of a ``k×k`` convolution from ``c_in`` to ``c_out`` channels: ``(k·k·c_in + 1)·c_out``."""
-    return (kernel_size * kernel_size * c_in + int(bias)) * c_out
+def conv_params(kernel_size: int | tuple[int, int], c_in: int, c_out: int, bias: bool = True) -> int:
+    """Parameters of a ``k×k`` (or ``kh×kw``) convolution from ``c_in`` to ``c_out`` channels: ``(k·k·c_in + 1)·c_out``."""
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    return (kh * kw * c_in + int(bias)) * c_out
 
 
 def dense_params(n_in: int, n_out: int, bias: bool = True) -> int:
@@ -85,10 +86,10 @@ def _formula(layer: keras.layers.Layer) -> tuple[str, int] | None:
         kh, kw = layer.kernel_size
         c_in, c_out, b = layer.input.shape[-1], layer.filters, int(layer.use_bias)
         text = f"({kh}·{kw}·{c_in} + 1)·{c_out}" if b else f"{kh}·{kw}·{c_in}·{c_out}"
-        return text, (kh * kw * c_in + b) * c_out
+        return text, conv_params((kh, kw), c_in, c_out, bias=bool(b))
     if isinstance(layer, layers.Dense):
         n_in, b = layer.input.shape[-1], int(layer.use_bias)
-        return (f"({n_in} + 1)·{layer.units}" if b else f"{n_in}·{layer.units}"), (n_in + b) * layer.units
+        return (f"({n_in} + 1)·{layer.units}" if b else f"{n_in}·{layer.units}"), dense_params(n_in, layer.units, bool(b))
     if isinstance(layer, layers.BatchNormalization):
         c = layer.input.shape[-1]
         n = 2 * c + int(layer.center) * c + int(layer.scale) * c

@@ -129,9 +129,11 @@ def init_weights(
     - ``"he"``: He normal, N(0, 2 / fan_in): ReLU zeroes half the units, so the variance
       needs a factor 2 to survive each layer (He et al., 2015).
 
-    For every scheme, ``sigma`` (where it applies) is a standard deviation.
+    For every scheme, ``sigma`` (where it applies) is a standard deviation. Without ``rng``
+    the draw comes from a generator seeded with 0, so it is the same on every call and rerun;
+    pass one generator to draw several different matrices.
     """
-    rng = np.random.default_rng() if rng is None else rng
+    rng = np.random.default_rng(0) if rng is None else rng
     shape = (fan_in, fan_out)
     if scheme == "zero":
         w = np.zeros(shape)

@@ -29,6 +29,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from nnlab._download import remove_stale_temporaries
 from nnlab._environment import env_flag
 from nnlab.splits import Splits
 
@@ -312,7 +313,8 @@ def _code_version() -> str:
 def _save_run(folder: Path, run: Run, model: keras.Model | None) -> None:
     """Write a run atomically: into a temporary sibling folder, then one rename."""
     folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder.parent))
+    remove_stale_temporaries(folder.parent)   # what a killed run left a day or more ago
+    tmp = Path(tempfile.mkdtemp(prefix=".run-", suffix=".tmp", dir=folder.parent))
     try:
         if model is not None:
             model.save_weights(tmp / "model.weights.h5")
