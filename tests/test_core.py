@@ -111,6 +111,7 @@ def test_backend_is_read_as_keras_reads_it(tmp_path):
     (home / "keras.json").write_text('{"backend": "numpy"}')
     unsupported = _import_nnlab({"KERAS_HOME": str(home)})
     assert unsupported.returncode != 0 and "keras.json" in unsupported.stderr and "'numpy'" in unsupported.stderr
+    assert "set KERAS_BACKEND, which wins over the file" in unsupported.stderr
     spaced = _import_nnlab({"KERAS_HOME": str(tmp_path / "none"), "KERAS_BACKEND": " jax"})
     assert spaced.returncode != 0 and "KERAS_BACKEND=' jax'" in spaced.stderr   # Keras would fail on it too
 

@@ -38,7 +38,7 @@ class DropRetracingNotice(logging.Filter):
 
 
 class BackendError(RuntimeError):
-    """Raised when ``KERAS_BACKEND`` names a backend nnlab does not support."""
+    """Raised when ``KERAS_BACKEND`` (or ``keras.json``) names a backend nnlab does not support."""
 
 
 def env_flag(name: str) -> bool:
@@ -90,8 +90,9 @@ def configure() -> None:
         tf_logger.addFilter(DropRetracingNotice())
     backend, origin = requested_backend()
     if backend not in KNOWN_BACKENDS:   # Keras itself does not strip spaces: " jax" fails there too
+        how = ("(or unset it for TensorFlow)" if origin.startswith("KERAS_BACKEND")
+               else "(set KERAS_BACKEND, which wins over the file, or edit the file)")
         raise BackendError(
             f"{origin} is not a backend nnlab supports. "
-            f"Use one of {', '.join(KNOWN_BACKENDS)} (or unset KERAS_BACKEND for TensorFlow), e.g. "
-            "`export KERAS_BACKEND=jax`."
+            f"Use one of {', '.join(KNOWN_BACKENDS)} {how}, e.g. `export KERAS_BACKEND=jax`."
         )
