@@ -278,12 +278,15 @@ def test_results_page_says_when_there_is_no_benchmark_file(tmp_path):
 
 
 def test_results_page_lists_benchmark_files(tmp_path):
+    from docutils import nodes as docutils_nodes
+
     row = {**results.Result("05c_cifar10", "CNN test accuracy", 0.93, "accuracy", 0.712, "Report 003", 0.9, True,
                             "full", "jax", "GPU", "2026-11-20").__dict__, "lab_seconds": 120.5, "lab_status": "ok"}
     shared = {**row, "lab": "06_tell_the_time", "name": "hard clocks, mean error", "value": 0.8, "unit": "min",
               "report_best": None, "goal": 1.0, "higher_is_better": False, "lab_seconds": 301.0,
               "lab_status": "stopped", "lab_concurrent": 3}
-    (tmp_path / "bench-full-jax-gpu.json").write_text(json.dumps([row, shared]))
+    missed = {**shared, "name": "hard clocks, worst error", "value": 1.5, "goal": 1.0}   # lower is better: missed
+    (tmp_path / "bench-full-jax-gpu.json").write_text(json.dumps([row, shared, missed]))
     (tmp_path / "bench-broken.json").write_text("{not json")
     setup = {"images_per_second": 1000.0, "precision": "float32", "batch_size": 32}
     (tmp_path / "throughput-jax-gpu-nvidia-h100.json").write_text(json.dumps({
@@ -299,12 +302,22 @@ def test_results_page_lists_benchmark_files(tmp_path):
     (tmp_path / "bench-broken.json").unlink()
     assert benches[0].labs() == [{"lab": "05c_cifar10", "results": 1, "met": 1, "goals": 1, "seconds": 120.5,
                                   "status": "ok"},
-                                 {"lab": "06_tell_the_time", "results": 1, "met": 1, "goals": 1, "seconds": 301.0,
+                                 {"lab": "06_tell_the_time", "results": 2, "met": 1, "goals": 2, "seconds": 301.0,
                                   "status": "stopped"}]
-    text = _text(_book_extension().benchmark_nodes(tmp_path))
+    page = _book_extension().benchmark_nodes(tmp_path)
+    text = _text(page)
+    cells = [[entry.astext() for entry in row.children] for node in page for row in node.findall(docutils_nodes.row)]
+    by_result = {c[1]: c for c in cells if len(c) == 7}          # the file's results table
+    worst, mean = by_result["hard clocks, worst error"], by_result["hard clocks, mean error"]
+    assert (worst[2], worst[4], worst[5]) == ("1.5 min", "1 min", "no")     # value, goal, met?
+    assert (mean[2], mean[4], mean[5]) == ("0.8 min", "1 min", "yes")
+    assert by_result["CNN test accuracy"][5] == "yes"
+    summary = [c for c in cells if c[0] == "bench-full-jax-gpu.json"]
+    assert len(summary) == 1 and summary[0][6] == "2 of 3"     # goals met: the missed one is not counted
+    assert "| hard clocks, worst error | 1.5 | — | 1 | no |" in bench.to_markdown(benches[0].rows)
     assert "301.0 (lab stopped; 3 jobs at once)" in text  # a lab that shared the GPU says so beside its seconds
     assert "301.0 (lab stopped; 3 jobs at once)" in bench.to_markdown(benches[0].rows)
-    for expected in ("bench-full-jax-gpu.json", "GPU", "jax", "full", "2026-11-20", "2 of 2", "120", "93.00 %",
+    for expected in ("bench-full-jax-gpu.json", "GPU", "jax", "full", "2026-11-20", "2 of 3", "120", "93.00 %",
                      "throughput-jax-gpu-nvidia-h100.json", "GPU (NVIDIA H100)", "12,500", "12.5×", "mixed_float16"):
         assert expected in text, expected
     assert "No benchmark file yet" not in text

@@ -287,7 +287,7 @@ def test_decoders_stay_on_the_dial_at_the_wrap():
 
 
 def test_keras_loss_and_metrics_match_numpy():
-    keras = pytest.importorskip("keras")
+    import keras  # a hard dependency: a broken install fails here instead of skipping
     rng = np.random.default_rng(1)
     true = rng.integers(0, 720, size=64).astype("float32")
     pred = rng.uniform(-100, 900, size=64).astype("float32")
@@ -312,7 +312,7 @@ def test_keras_loss_and_metrics_match_numpy():
 
 def test_keras_loss_has_gradient_towards_the_short_way_round():
     """On every backend: 700 should move up (to 720 = 0, then 10), 20 should move down."""
-    keras = pytest.importorskip("keras")
+    import keras  # a hard dependency: a broken install fails here instead of skipping
     from nnlab.gradcheck import backend_gradient
 
     # One-hot inputs through a bias-free Dense(1): the kernel's two rows *are* the predictions.

@@ -82,9 +82,13 @@ def test_confusion_matrix_and_mistakes():
 
 
 def test_predict_proba_expands_a_sigmoid_unit():
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, activation="sigmoid")])
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, activation="sigmoid",
+                                                                    bias_initializer=keras.initializers.Constant(2.0))])
     p = ct.predict_proba(model, np.zeros((4, 3), np.float32))
+    sigmoid_2 = 1.0 / (1.0 + np.exp(-2.0))                       # ≈ 0.881: the unit's output is class 1
     assert p.shape == (4, 2) and np.allclose(p.sum(1), 1)
+    np.testing.assert_allclose(p[:, 1], sigmoid_2, rtol=1e-6)
+    np.testing.assert_allclose(p[:, 0], 1.0 - sigmoid_2, rtol=1e-5)
 
 
 def test_select_classes_relabels_in_given_order():

@@ -86,6 +86,28 @@ def test_unknown_profile_is_a_clear_error(monkeypatch):
         profiles.get_profile()
 
 
+def _nnlab_profile_cli(value: str) -> subprocess.CompletedProcess:
+    """``python -m nnlab profile`` (what ``make book`` runs) with ``NNLAB_PROFILE=value``."""
+    env = {k: v for k, v in os.environ.items() if k != "NNLAB_PROFILE"}
+    env.update({"NNLAB_PROFILE": value, "PYTHONPATH": os.pathsep.join(sys.path)})
+    return subprocess.run([sys.executable, "-m", "nnlab", "profile"], capture_output=True, text=True,
+                          env=env, timeout=120)
+
+
+def test_profile_command_rejects_an_unknown_profile():
+    result = _nnlab_profile_cli("fast")
+    assert result.returncode != 0 and result.stdout.strip() == ""
+    assert "'fast'" in result.stderr and "smoke, quick, full" in result.stderr
+    assert "Traceback" not in result.stderr and result.returncode == 2   # one line, as make book shows it
+
+
+@pytest.mark.parametrize(("value", "name"), [(" Quick ", "quick"), ("smoke", "smoke"), ("FULL", "full")])
+def test_profile_command_prints_the_normalised_profile(value, name):
+    result = _nnlab_profile_cli(value)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"{name}\n"
+
+
 def test_unknown_backend_is_a_clear_error():
     code = "import nnlab"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -152,6 +174,31 @@ def test_claims_assert_accuracy_only_in_full():
     refuted.check("Report 001", "normal init overfits", holds=False, expected=False, evidence="x")
     refuted.assert_all()  # a report's claim the lab states is refuted
     assert "not confirmed" in refuted._repr_html_()
+
+
+@pytest.mark.parametrize("kind", ["structural", "accuracy"])
+def test_claims_a_claim_stated_refuted_that_holds_fails_in_full(kind):
+    table = claims.Claims("test", profile=profiles.Profile("full"))
+    table.check("Report 004", "dropout never helps", holds=True, expected=False, evidence="acc 0.98", kind=kind)
+    assert table.failures() == table.rows
+    with pytest.raises(AssertionError, match=r"1 claim\(s\) of test.*\n- Report 004: dropout never helps"):
+        table.assert_all()
+    indicative = claims.Claims("test", profile=profiles.Profile("quick"))
+    indicative.check("Report 004", "dropout never helps", holds=True, expected=False, evidence="acc 0.98", kind=kind)
+    if kind == "accuracy":
+        indicative.assert_all()  # not asserted outside the full profile
+    else:
+        with pytest.raises(AssertionError, match="dropout never helps"):
+            indicative.assert_all()
+
+
+def test_claims_reject_a_misspelt_kind():
+    table = claims.Claims("test", profile=profiles.Profile("full"))
+    with pytest.raises(ValueError, match="'structual'"):
+        table.check("Report 001", "zero init learns nothing", holds=True, evidence="x", kind="structual")
+    with pytest.raises(ValueError, match="'Accuracy'"):
+        table.check("Report 001", "zero init learns nothing", holds=True, evidence="x", kind="Accuracy")
+    assert table.rows == []  # nothing recorded under a wrong kind
 
 
 def _toy_splits(n: int = 256) -> Splits:

@@ -11,6 +11,7 @@ import http.server
 import io
 import os
 import pickle
+import re
 import socket
 import sys
 import tarfile
@@ -164,9 +165,24 @@ def test_read_idx(tmp_path: Path, gz: bool) -> None:
         data.read_idx(tmp_path / "bad")
 
 
-def test_known_hashes_are_constants() -> None:
+def test_known_hashes_are_well_formed_sha256() -> None:
+    sha256 = re.compile(r"[0-9a-f]{64}")   # what _download.sha256_file and arrays_sha256 produce
+    known = {**{f"file {k}": v for k, v in data.FILE_SHA256.items()},
+             **{f"arrays {k}": v for k, v in data.ARRAY_SHA256.items()}}
+    for spec in data.DATASETS.values():
+        known.update({f"{spec.name} arrays ({variant})": h for variant, h in spec.array_sha256.items() if h})
+    filesets = [v for v in vars(data).values() if isinstance(v, data.FileSet)]
+    assert filesets
+    for fileset in filesets:
+        assert set(fileset.sha256) <= set(fileset.files)   # a hash for a file the set does not hold is never checked
+        known.update({f"file {name} of {fileset.files}": h for name, h in fileset.sha256.items()})
+    for what, h in known.items():
+        assert isinstance(h, str) and sha256.fullmatch(h), f"{what}: {h!r} is not 64 lowercase hex characters"
+    assert len(set(data.FILE_SHA256.values()) | set(data.ARRAY_SHA256.values())) == (
+        len(data.FILE_SHA256) + len(data.ARRAY_SHA256))   # no hash pasted twice
     for name in ("mnist", "fashion_mnist"):
-        assert len(data.DATASETS[name].array_sha256["canonical"]) == 64
+        assert data.DATASETS[name].array_sha256["canonical"] == data.ARRAY_SHA256[name]
+    # canonical CIFAR-10 is verified by its archive's hash only; the JPEG copy by its arrays
     assert data.DATASETS["cifar10"].array_sha256 == {"canonical": None, "jpeg": data.ARRAY_SHA256["cifar10-jpeg"]}
 
 

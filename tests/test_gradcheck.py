@@ -87,7 +87,7 @@ def test_invalid_layer_raises() -> None:
 
 # -- Keras (whichever backend is active; TensorFlow by default) ----------------------------
 
-keras = pytest.importorskip("keras")
+import keras  # noqa: E402  (a hard dependency: a broken install must fail these tests, not skip them)
 
 
 @pytest.fixture(scope="module")

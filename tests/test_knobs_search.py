@@ -27,12 +27,100 @@ def test_budget_contains():
     assert 499_999 not in budget and 1_000_001 not in budget and "600000" not in budget
 
 
+def _keras_default_optimizer(name):
+    """A fresh Keras optimizer of the class ``knobs.optimizer(name)`` stands for, with Keras's own defaults."""
+    import keras
+
+    return {
+        "sgd": keras.optimizers.SGD, "momentum": keras.optimizers.SGD, "nesterov": keras.optimizers.SGD,
+        "rmsprop": keras.optimizers.RMSprop, "adam": keras.optimizers.Adam, "nadam": keras.optimizers.Nadam,
+        "adagrad": keras.optimizers.Adagrad, "adadelta": keras.optimizers.Adadelta,
+    }[name]()
+
+
+def _lr(opt) -> float:
+    return float(np.asarray(opt.learning_rate))
+
+
 @pytest.mark.parametrize("name", knobs.OPTIMIZERS)
 def test_optimizers_by_name_use_keras_defaults(name):
     opt = knobs.optimizer(name)
-    assert float(np.asarray(opt.learning_rate)) == pytest.approx(knobs.DEFAULT_LEARNING_RATES[name])
+    reference = _keras_default_optimizer(name)
+    assert type(opt) is type(reference)
+    assert _lr(opt) == pytest.approx(_lr(reference), rel=1e-6)
+    assert knobs.DEFAULT_LEARNING_RATES[name] == pytest.approx(_lr(reference), rel=1e-6)
+    assert _lr(knobs.optimizer(name, 0.123)) == pytest.approx(0.123, rel=1e-6)
+    assert _lr(knobs.optimizer_factory(name, 0.05)()) == pytest.approx(0.05, rel=1e-6)
+    assert knobs.optimizer_factory(name)() is not knobs.optimizer_factory(name)()  # fresh each call
     with pytest.raises(ValueError):
         knobs.optimizer("adamw-typo")
+
+
+@pytest.mark.parametrize(("name", "momentum", "nesterov"),
+                         [("sgd", 0.0, False), ("momentum", 0.9, False), ("nesterov", 0.9, True)])
+def test_sgd_family_momentum_and_nesterov(name, momentum, nesterov):
+    opt = knobs.optimizer(name)
+    assert float(opt.momentum) == pytest.approx(momentum)
+    assert bool(opt.nesterov) is nesterov
+
+
+@pytest.mark.parametrize("name", ["adam", "nesterov"])
+def test_cosine_decay_steps_gives_a_cosine_schedule(name):
+    import keras
+
+    opt = knobs.optimizer(name, 0.002, cosine_decay_steps=1234)
+    schedule = opt._learning_rate
+    assert isinstance(schedule, keras.optimizers.schedules.CosineDecay)
+    assert schedule.decay_steps == 1234
+    assert float(schedule.initial_learning_rate) == pytest.approx(0.002)
+    assert float(keras.ops.convert_to_numpy(schedule(0))) == pytest.approx(0.002, rel=1e-6)
+    assert float(keras.ops.convert_to_numpy(schedule(1234))) == pytest.approx(0.0, abs=1e-9)
+    default = knobs.optimizer(name, cosine_decay_steps=10)._learning_rate
+    assert float(default.initial_learning_rate) == pytest.approx(knobs.DEFAULT_LEARNING_RATES[name])
+    assert not isinstance(knobs.optimizer(name)._learning_rate,
+                          keras.optimizers.schedules.LearningRateSchedule)
+
+
+def _fixed_hp(depth, target, dropout=0.0, lr=1e-3):
+    import keras_tuner
+
+    hp = keras_tuner.HyperParameters()
+    hp.Fixed("depth", depth)
+    hp.Fixed("target_params", target)
+    hp.Fixed("dropout", dropout)
+    hp.Fixed("learning_rate", lr)
+    return hp
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3])
+@pytest.mark.parametrize("end", ["low", "high"])
+def test_budgeted_mlp_builder_stays_in_budget(depth, end):
+    budget = search.Budget(500_000, 1_000_000)
+    target = budget.low if end == "low" else budget.high
+    build = search.budgeted_mlp_builder((28, 28), 10, budget)
+    model = build(_fixed_hp(depth, target))
+    n_params = model.count_params()
+    assert budget.low <= n_params <= budget.high
+    hidden = [layer for layer in model.layers if layer.name.startswith("dense_")]
+    assert len(hidden) == depth
+    width = hidden[0].units
+    assert all(layer.units == width for layer in hidden)
+    assert n_params == search.mlp_params(784, [width] * depth, 10)
+    if end == "high":  # the largest width that fits: one more unit would leave the budget
+        assert search.mlp_params(784, [width + 1] * depth, 10) > budget.high
+    else:              # the smallest width that reaches the budget: one fewer would fall short
+        assert search.mlp_params(784, [width - 1] * depth, 10) < budget.low
+
+
+def test_budgeted_mlp_search_needs_a_validation_split(tmp_path, monkeypatch):
+    from nnlab.splits import Splits
+
+    monkeypatch.setenv("NNLAB_DATA", str(tmp_path))  # a broken check must not touch the real cache
+    x = np.zeros((8, 4, 4), "float32")
+    y = np.zeros(8, np.int64)
+    splits = Splits("tiny", x, y, None, None, x, y, tuple("ab"))
+    with pytest.raises(ValueError, match="validation split"):
+        search.budgeted_mlp_search(splits, name="no-val", max_trials=1, epochs=1)
 
 
 def test_one_hot_losses_on_integer_labels():

@@ -78,5 +78,17 @@ def main(argv: list[str] | None = None) -> int:
     return 2  # unreachable: argparse rejects other commands
 
 
+def run(argv: list[str] | None = None) -> int:
+    """:func:`main`, with nnlab's bad-setting errors printed as one line instead of a traceback."""
+    from nnlab.data import DataUnavailableError
+    from nnlab.profiles import ProfileError
+
+    try:
+        return main(argv)
+    except (ProfileError, DataUnavailableError) as exc:
+        print(f"nnlab: {exc}", file=sys.stderr)
+        return 2
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())
