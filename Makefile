@@ -64,7 +64,7 @@ data: $(STAMP) ## fetch and verify the data sets the labs use
 book: setup data ## build the site with every lab executed (profile: NNLAB_PROFILE or auto)
 	@$(MAKE) -s --no-print-directory $(MATHJAX) || echo "==> no local MathJax (is npm installed?): pages will load it from its CDN"
 	@profile=$$($(BIN)/python -m nnlab profile) || exit 1; \
-	built_with="profile=$$profile backend=$${KERAS_BACKEND:-tensorflow} lib=$$(cat lib/nnlab/*.py | sha256sum | cut -c1-16)"; \
+	built_with="profile=$$profile backend=$$($(BIN)/python -m nnlab backend) lib=$$(cat lib/nnlab/*.py | sha256sum | cut -c1-16)"; \
 	mkdir -p _build; \
 	if [ -f _build/.profile ] && [ "$$(cat _build/.profile)" != "$$built_with" ]; then \
 		echo "==> profile, backend or lib/nnlab changed since the last build ($$built_with): clearing the execution cache"; \

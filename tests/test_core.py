@@ -94,6 +94,16 @@ def _nnlab_profile_cli(value: str) -> subprocess.CompletedProcess:
                           env=env, timeout=120)
 
 
+def test_backend_command_prints_what_keras_will_load(tmp_path):
+    home = tmp_path / "keras-home"
+    home.mkdir()
+    (home / "keras.json").write_text('{"backend": "jax"}')
+    env = {**os.environ, "KERAS_HOME": str(home), "PYTHONPATH": os.pathsep.join(sys.path)}
+    env.pop("KERAS_BACKEND", None)
+    run = subprocess.run([sys.executable, "-m", "nnlab", "backend"], capture_output=True, text=True, env=env, timeout=120)
+    assert run.returncode == 0 and run.stdout == "jax\n"   # make book keys its execution cache on this
+
+
 def test_profile_command_rejects_an_unknown_profile():
     result = _nnlab_profile_cli("fast")
     assert result.returncode != 0 and result.stdout.strip() == ""

@@ -2,6 +2,7 @@
 
 - ``python -m nnlab info``                 the profile, backend and device in use
 - ``python -m nnlab profile``              just the active profile's name (for the Makefile)
+- ``python -m nnlab backend``              just the Keras backend's name (for the Makefile)
 - ``python -m nnlab data fetch [NAME…]``   fetch data sets ahead of time, with progress
 - ``python -m nnlab bench [--profile P] [--out DIR] [LAB…]``  run labs, write benchmarks/bench-*.{json,md}
 - ``python -m nnlab bench --throughput [--steps N]``  lab 5c's CNN, naive vs fast set-up:
@@ -18,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="python -m nnlab", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["info", "profile", "data", "bench"], help="what to do")
+    parser.add_argument("command", choices=["info", "profile", "backend", "data", "bench"], help="what to do")
     parser.add_argument("rest", nargs=argparse.REMAINDER, help="arguments of the command")
     args = parser.parse_args(argv)
     if args.command == "info":
@@ -32,6 +33,11 @@ def main(argv: list[str] | None = None) -> int:
         from nnlab.profiles import get_profile
 
         print(get_profile().name)
+        return 0
+    if args.command == "backend":
+        from nnlab.profiles import keras_backend
+
+        print(keras_backend())
         return 0
     if args.command == "data":
         if not args.rest or args.rest[0] != "fetch":
