@@ -57,3 +57,97 @@ def test_histograms_show_ticks_on_every_panel_and_use_a_log_scale_only_over_a_de
         labels = [t for t in ax.get_xticklabels() if t.get_visible() and t.get_text()]
         assert labels, f"panel {ax.get_title()!r} shows no tick numbers"
         assert len(ax.get_xticks()) <= 7
+
+
+# --- what each figure shows: the numbers and labels a reader reads off it ---------------------
+
+
+def _texts(ax) -> list[str]:
+    return [t.get_text() for t in ax.texts]
+
+
+def test_run_colors_are_distinct_for_few_runs_and_a_scale_for_many():
+    few = plots.run_colors(4)
+    assert few.shape == (4, 4) and len({tuple(c) for c in few}) == 4
+    many = plots.run_colors(14)
+    assert many.shape == (14, 4) and len({tuple(c) for c in many}) == 14
+
+
+def test_image_grid_shows_each_image_once_with_its_title_and_blank_panels_after():
+    images = np.arange(5 * 4 * 4, dtype=float).reshape(5, 4, 4, 1)
+    fig = plots.image_grid(images, [f"#{i}" for i in range(5)], ncols=3, title="five")
+    shown = [ax for ax in fig.axes if ax.images]
+    assert len(fig.axes) == 6 and len(shown) == 5                   # 2 rows of 3; the sixth is empty
+    assert [ax.get_title() for ax in shown] == ["#0", "#1", "#2", "#3", "#4"]
+    np.testing.assert_array_equal(shown[3].images[0].get_array(), images[3, ..., 0])
+    assert fig._suptitle.get_text() == "five"
+    rgb = plots.image_grid(np.zeros((2, 4, 4, 3)), ncols=2)
+    assert rgb.axes[0].images[0].get_array().shape == (4, 4, 3)
+
+
+def test_line_panels_give_a_label_one_colour_in_every_panel_and_log_only_where_asked():
+    panels = {"mean": {"relu": [1, 2, 3], "tanh": [3, 2, 1]}, "gradient": {"tanh": [1e-1, 1e-3, 1e-5], "relu": [1, 1, 1]}}
+    fig = plots.line_panels(panels, logy=("gradient",), hlines={"mean": 2.0}, ylabels=["value", "norm"])
+    mean, gradient = fig.axes[:2]
+    color = {ax.get_title(): {line.get_label(): line.get_color() for line in ax.lines if not line.get_label().startswith("_")}
+             for ax in (mean, gradient)}
+    assert color["mean"]["relu"] is not None and np.allclose(color["mean"]["relu"], color["gradient"]["relu"])
+    assert not np.allclose(color["mean"]["relu"], color["mean"]["tanh"])
+    assert mean.get_yscale() == "linear" and gradient.get_yscale() == "log"
+    assert any(np.allclose(line.get_ydata(), 2.0) for line in mean.lines)      # the reference line
+    assert (mean.get_ylabel(), gradient.get_ylabel()) == ("value", "norm")
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["relu", "tanh"]   # one legend, each label once
+
+
+def test_heatmap_writes_each_cell_and_nan_as_nan_and_labels_shared_rows_once():
+    import pandas as pd
+
+    left = pd.DataFrame([[0.5, np.nan], [0.25, 1.0]], index=["sigmoid", "relu"], columns=[2, 10])
+    right = left * 2
+    fig = plots.heatmap({"SGD": left, "Adam": right}, fmt="{:.2f}", colorbar="accuracy")
+    sgd, adam = (next(ax for ax in fig.axes if ax.get_title() == name) for name in ("SGD", "Adam"))
+    bars = [ax for ax in fig.axes if ax not in (sgd, adam)]
+    assert sorted(_texts(sgd)) == sorted(["0.50", "nan", "0.25", "1.00"])
+    assert sorted(_texts(adam)) == sorted(["1.00", "nan", "0.50", "2.00"])
+    assert [t.get_text() for t in sgd.get_yticklabels()] == ["sigmoid", "relu"]
+    assert [t.get_text() for t in adam.get_yticklabels()] == ["", ""]
+    assert len(bars) == 2 and all(bar.get_ylabel() == "accuracy" for bar in bars)
+
+
+def test_mean_std_lines_draw_error_bars_of_the_given_width_and_the_references():
+    fig = plots.mean_std_lines([1, 2, 3], {"CNN": ([0.9, 0.8, 0.7], [0.01, 0.02, 0.03])}, xlabel="patch",
+                               ylabel="accuracy", references={"chance": 0.1}, xticklabels=["a", "b", "c"])
+    ax = fig.axes[0]
+    bars = ax.containers[0]
+    np.testing.assert_allclose(np.asarray(bars.lines[0].get_ydata(), dtype=float), [0.9, 0.8, 0.7])
+    segments = bars.lines[2][0].get_segments()
+    np.testing.assert_allclose([s[1][1] - s[0][1] for s in segments], [0.02, 0.04, 0.06])   # ±1 std
+    chance = [line for line in ax.lines if line.get_label() == "chance"]
+    assert len(chance) == 1 and np.allclose(chance[0].get_ydata(), 0.1)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "c"]
+    assert {t.get_text() for t in ax.get_legend().get_texts()} == {"CNN", "chance"}
+
+
+def test_confusion_prints_counts_colours_row_shares_and_labels_the_axes():
+    cm = np.array([[8, 2], [1, 9]])
+    fig = plots.confusion(cm, ["cat", "dog"])
+    ax = fig.axes[0]
+    assert _texts(ax) == ["8", "2", "1", "9"]
+    np.testing.assert_allclose(ax.images[0].get_array(), [[0.8, 0.2], [0.1, 0.9]])
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("predicted class", "true class")
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["cat", "dog"]
+    counts = plots.confusion(cm, ["cat", "dog"], normalize=False)
+    np.testing.assert_array_equal(counts.axes[0].images[0].get_array(), cm)
+
+
+def test_predictions_title_truth_prediction_and_probability_red_when_wrong():
+    x = np.zeros((3, 4, 4, 1))
+    probs = np.array([[0.9, 0.1], [0.3, 0.7], [0.6, 0.4]])
+    fig = plots.predictions(x, [0, 1, -1, 2], np.array([0, 0, 1]), probs, ["cat", "dog"], ncols=2,
+                            row_labels=["first", "second"])
+    titled = [ax for ax in fig.axes if ax.get_title()]
+    assert [ax.get_title() for ax in titled] == ["cat → cat\np = 0.90", "cat → dog\np = 0.70", "dog → cat\np = 0.60"]
+    red = matplotlib.colors.to_rgba("crimson")
+    assert [matplotlib.colors.to_rgba(ax.title.get_color()) == red for ax in titled] == [False, True, True]
+    assert not fig.axes[2].images                                  # index -1: an empty panel
+    assert [t.get_text() for t in fig.axes[0].texts + fig.axes[2].texts] == ["first", "second"]
