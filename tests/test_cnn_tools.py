@@ -258,3 +258,14 @@ def test_one_cycle_factory_has_a_stable_repr():
     opt = a()
     assert isinstance(opt, keras.optimizers.SGD) and opt.momentum == 0.9
     assert ct.OneCycle.steps(1000, 3, 128) == 24
+
+
+def test_channel_stats_are_per_channel_and_use_at_most_max_images():
+    x = np.zeros((4, 2, 2, 3), np.float32)
+    x[..., 1] = 1.0
+    x[:2, ..., 2] = 2.0                   # channel 2: half the images 2, half 0 → mean 1, std 1
+    means, stds = ct.channel_stats(x)
+    np.testing.assert_allclose(means, [0, 1, 1])
+    np.testing.assert_allclose(stds, [1e-7, 1e-7, 1 + 1e-7], rtol=1e-6)
+    first_two, _ = ct.channel_stats(x, max_images=2)
+    np.testing.assert_allclose(first_two, [0, 1, 2])

@@ -540,3 +540,14 @@ def test_validation_split_is_stratified_disjoint_and_deterministic() -> None:
         data.validation_split(ds.x_train, ds.y_train[:6], 0.2)
     with pytest.raises(ValueError):
         data.validation_split(ds.x_train, ds.y_train, 1.0)
+
+
+def test_cache_dir_is_nnlab_data_else_xdg_cache_else_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("NNLAB_DATA", "~/my-data")
+    assert data.cache_dir() == Path.home() / "my-data"
+    monkeypatch.setenv("NNLAB_DATA", "")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert data.cache_dir() == tmp_path / "xdg" / "nnlab"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert data.cache_dir() == tmp_path / "home" / ".cache" / "nnlab"
