@@ -100,7 +100,16 @@ print()
 print(nnlab.get_profile(os.environ.get("NNLAB_PROFILE") or None).describe())
 EOF
 
-left() { echo $(( DEADLINE_S - SECONDS > 30 ? DEADLINE_S - SECONDS : 30 )); }
+left() { echo $(( DEADLINE_S - SECONDS )); }
+# A stage starts only with a minute left before the deadline: one started later would run past
+# the device's own limit, which kills the call and loses this script's last lines.
+time_for() {
+    if (( DEADLINE_S - SECONDS < 60 )); then
+        echo "==> skipping $1: only $(( DEADLINE_S - SECONDS )) s left before the deadline (DEADLINE_S=$DEADLINE_S)"
+        note 124
+        return 1
+    fi
+}
 # One bench process over the labs given, stopped at the deadline; $1 is its compilation cache.
 # JAX's persistent compilation cache, for the labs only: a model compiled once (same layers,
 # shapes and constants, e.g. lab 4's network on permuted and unpermuted pixels, or the same MLP
@@ -119,7 +128,7 @@ note() {  # keep the first failure's status, but a stop at the deadline (124) ov
     (( s == 124 || status == 0 )) && (( s != 0 )) && status=$s
     return 0
 }
-if (( throughput )); then
+if (( throughput )) && time_for "the throughput"; then
     echo "==> throughput ($(left) s left)"
     # shellcheck disable=SC2086
     timeout -k 10 "$(left)" "$PYTHON" -m nnlab bench --throughput --out "$OUT" ${THROUGHPUT_ARGS:-}
@@ -133,12 +142,14 @@ if (( ${#alone[@]} + ${#labs[@]} )); then
     fi
     JAX_CACHE=${JAX_CACHE:-$(mktemp -d /tmp/nnlab-jax-cache.XXXXXX)}  # a new one each call unless given
 fi
-if (( ${#alone[@]} )); then
+if (( ${#alone[@]} )) && time_for "labs ${alone[*]}"; then
     echo "==> labs ${alone[*]} alone on the GPU, in the $profile profile ($(left) s left; JAX compilation cache $JAX_CACHE)"
     bench_labs "$JAX_CACHE" "${alone[@]}"
     note $?
 fi
-if (( ${#labs[@]} && ! parallel )); then
+if (( ${#labs[@]} )) && ! time_for "labs ${labs[*]}"; then
+    :
+elif (( ${#labs[@]} && ! parallel )); then
     echo "==> labs ${labs[*]} in the $profile profile ($(left) s left; JAX compilation cache $JAX_CACHE)"
     bench_labs "$JAX_CACHE" "${labs[@]}"
     note $?

@@ -87,6 +87,17 @@ def test_device_run_reports_a_bench_stopped_at_the_deadline(kit):
     cache.rmdir()
 
 
+@pytest.mark.skipif(shutil.which("timeout") is None, reason="needs coreutils' timeout, as the device has")
+def test_device_run_starts_no_stage_in_the_last_minute_before_its_deadline(kit):
+    # a stage started there would overrun the device's own limit, which kills the call
+    proc, calls = _run({**kit, "DEADLINE_S": "50"}, "--throughput", "--alone", "05c", "--parallel", "06", "01")
+    assert proc.returncode == 124, proc.stdout + proc.stderr
+    assert [c for c in calls if c.startswith("-m nnlab bench")] == []
+    for stage in ("the throughput", "labs 05c", "labs 06 01"):
+        assert f"==> skipping {stage}: only" in proc.stdout, stage
+    assert "done in" in proc.stdout
+
+
 def test_device_run_stops_when_the_wheels_do_not_install(kit):
     (Path(kit["PYTHON"])).write_text("#!/usr/bin/env bash\nexit 1\n")
     proc, _ = _run(kit, "01")
