@@ -335,3 +335,36 @@ def test_pages_with_results_are_re_read_on_every_build(tmp_path):
             return str(tmp_path / f"{docname}.md")
 
     assert _book_extension()._pages_with_directives(None, Env(), set(), set(), set()) == ["results"]
+
+
+@pytest.mark.parametrize("damage", ["row without a device", "value null", "value a string", "setup unnamed",
+                                    "images per second null"])
+def test_results_page_leaves_out_a_file_that_parses_but_does_not_fit(tmp_path, damage):
+    good = {**results.Result("05c_cifar10", "CNN test accuracy", 0.93, "accuracy", 0.712, "Report 003", 0.9, True,
+                             "full", "jax", "GPU", "2026-11-20").__dict__, "lab_seconds": 120.5}
+    setups = [{"setup": "naive", "images_per_second": 1000.0}, {"setup": "fast", "images_per_second": 9000.0}]
+    bad_row, bad_setups = dict(good), [dict(s) for s in setups]
+    if damage == "row without a device":
+        del bad_row["device"]
+    elif damage == "value null":
+        bad_row["value"] = None
+    elif damage == "value a string":
+        bad_row["value"] = "0.93"
+    elif damage == "setup unnamed":
+        del bad_setups[0]["setup"]
+    else:
+        bad_setups[1]["images_per_second"] = None
+    (tmp_path / "bench-full-jax-gpu.json").write_text(json.dumps([good]))
+    (tmp_path / "bench-full-jax-other.json").write_text(json.dumps([bad_row]))
+    (tmp_path / "throughput-jax-gpu-a.json").write_text(json.dumps({"ratio": 9.0, "setups": setups}))
+    (tmp_path / "throughput-jax-gpu-b.json").write_text(json.dumps({"ratio": 9.0, "setups": bad_setups}))
+    broken_bench = damage in ("row without a device", "value null", "value a string")
+    with pytest.warns(UserWarning, match="bench-full-jax-other.json" if broken_bench else "throughput-jax-gpu-b.json"):
+        benches, throughputs = bench.benchmark_files(tmp_path)
+    assert [b.path.name for b in benches] == ["bench-full-jax-gpu.json"] + ([] if broken_bench else
+                                                                            ["bench-full-jax-other.json"])
+    assert [t["file"] for t in throughputs] == ["throughput-jax-gpu-a.json"] + (["throughput-jax-gpu-b.json"]
+                                                                                if broken_bench else [])
+    with pytest.warns(UserWarning):   # the page renders what fits, without an extension error
+        page = _text(_book_extension().benchmark_nodes(tmp_path))
+    assert "bench-full-jax-gpu.json" in page and "throughput-jax-gpu-a.json" in page

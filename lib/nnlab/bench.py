@@ -395,15 +395,44 @@ def benchmark_files(folder: Path = OUT_DIR) -> tuple[list[BenchFile], list[dict[
         except ValueError as exc:
             warnings.warn(f"nnlab.bench: {path} is damaged ({exc}); left off the results page.", stacklevel=2)
             continue
-        if rows:
-            benches.append(BenchFile(path, rows))
+        if not rows:
+            continue
+        try:
+            benches.append(_checked_bench(BenchFile(path, rows)))
+        except (TypeError, KeyError, ValueError) as exc:   # parses, but not as rows of results
+            warnings.warn(f"nnlab.bench: {path} does not hold benchmark rows ({type(exc).__name__}: {exc}); "
+                          "left off the results page.", stacklevel=2)
     throughputs = []
     for path in sorted(folder.glob("throughput-*.json")):
         try:
             report = json.loads(path.read_text())
-        except ValueError as exc:
-            warnings.warn(f"nnlab.bench: {path} is damaged ({exc}); left off the results page.", stacklevel=2)
-            continue
-        if isinstance(report, dict) and report.get("setups"):
-            throughputs.append({**report, "file": path.name})
+            if isinstance(report, dict) and report.get("setups"):
+                throughputs.append({**_checked_throughput(report), "file": path.name})
+        except (TypeError, KeyError, ValueError) as exc:
+            warnings.warn(f"nnlab.bench: {path} is damaged ({type(exc).__name__}: {exc}); left off the results page.",
+                          stacklevel=2)
     return benches, throughputs
+
+
+def _checked_bench(bench: "BenchFile") -> "BenchFile":
+    """``bench`` unchanged, after computing what the results page shows of it (raises on a bad row)."""
+    for result, row in zip(bench.results, bench.rows, strict=True):
+        for number in (result.value, result.report_best, result.goal):
+            if number is not None and not isinstance(number, (int, float)):
+                raise TypeError(f"{result.lab} / {result.name}: {number!r} is not a number")
+        result.meets_goal  # noqa: B018  (compares value and goal)
+        lab_seconds_text(row)
+    bench.labs()
+    float(bench.seconds)
+    return bench
+
+
+def _checked_throughput(report: dict[str, Any]) -> dict[str, Any]:
+    """``report`` unchanged, after checking the fields the results page formats as numbers."""
+    numbers = [report.get("ratio", 0), report.get("seconds", 0)]
+    for setup in report["setups"]:
+        str(setup["setup"])
+        numbers.append(setup["images_per_second"])
+    if not all(isinstance(n, (int, float)) for n in numbers):
+        raise TypeError(f"not a number among {numbers}")
+    return report
