@@ -41,7 +41,10 @@ help: ## list the targets
 
 $(STAMP): requirements.txt pyproject.toml
 	@echo "==> setting up $(VENV) (first time: a few minutes)"
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || { \
+		echo "nnlab needs Python 3.10 or newer; $(PYTHON) is $$($(PYTHON) --version 2>&1). Run make with PYTHON=python3.11 (or another)." >&2; exit 1; }
+	@# a venv whose pip does not run (half-created, e.g. before python3-venv was installed) is made again
+	@$(BIN)/python -m pip --version >/dev/null 2>&1 || { rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements.txt
 	$(BIN)/python -m pip install -q --no-deps -e .
@@ -63,29 +66,34 @@ data: $(STAMP) ## fetch and verify the data sets the labs use
 
 book: setup data ## build the site with every lab executed (profile: NNLAB_PROFILE or auto)
 	@$(MAKE) -s --no-print-directory $(MATHJAX) || echo "==> no local MathJax (is npm installed?): pages will load it from its CDN"
-	@profile=$$($(BIN)/python -m nnlab profile) || exit 1; \
-	built_with="profile=$$profile backend=$$($(BIN)/python -m nnlab backend) lib=$$(cat lib/nnlab/*.py | sha256sum | cut -c1-16)"; \
+	@profile=$$($(BIN)/python -m nnlab profile); \
+	$(BIN)/python -m nnlab backend >/dev/null; \
+	setting=$$(NNLAB_PROFILE=$$profile $(BIN)/python -m nnlab info | tr '\n' ' '); \
+	code=$$(cat lib/nnlab/*.py requirements.txt etc/ipython/*.py | sha256sum | cut -c1-16); \
+	built_with="$$setting code=$$code"; \
 	mkdir -p _build; \
-	if [ -f _build/.profile ] && [ "$$(cat _build/.profile)" != "$$built_with" ]; then \
-		echo "==> profile, backend or lib/nnlab changed since the last build ($$built_with): clearing the execution cache"; \
-		rm -rf _build/.jupyter_cache _build/html _build/jupyter_execute _build/results; fi; \
+	if [ -d _build/.jupyter_cache ] && { [ "$$(cat _build/.profile 2>/dev/null)" != "$$built_with" ] \
+			|| [ -z "$$(ls -A _build/results 2>/dev/null)" ]; }; then \
+		echo "==> profile, backend, device, lib/nnlab or requirements changed since the last build, or its results are gone ($$built_with): clearing the execution cache"; \
+		rm -rf _build/.jupyter_cache _build/.doctrees _build/html _build/jupyter_execute _build/results; fi; \
 	echo "$$built_with" > _build/.profile; \
 	echo "==> building the book in the $$profile profile"; \
 	start=$$(date +%s); \
-	NNLAB_PROFILE=$$profile NNLAB_STATIC=1 NNLAB_QUIET=1 $(BIN)/jupyter-book build . -W -n --keep-going; \
+	NNLAB_PROFILE=$$profile NNLAB_STATIC=1 NNLAB_QUIET=1 $(BIN)/jupyter-book build . --all -W -n --keep-going; \
 	echo "==> book built in $$(( $$(date +%s) - start )) s, profile $$profile"; \
 	echo "==> open $(CURDIR)/_build/html/index.html"
 
 test: setup data ## unit tests + every lab executed by nbval (smoke profile)
 	@start=$$(date +%s); \
-	NNLAB_PROFILE=smoke NNLAB_QUIET=1 NNLAB_RESULTS=$(CURDIR)/_build/test-results $(BIN)/python -m pytest -q --nbval-lax --nbval-current-env \
+	NNLAB_PROFILE=smoke NNLAB_QUIET=1 NNLAB_RESULTS="$(CURDIR)/_build/test-results" $(BIN)/python -m pytest -q --nbval-lax --nbval-current-env \
 		--nbval-cell-timeout=900 --ignore=tests/site tests labs $(PYTEST_ARGS); \
 	echo "==> tests finished in $$(( $$(date +%s) - start )) s"
 
 test-site: setup data browser $(MATHJAX) ## build the site (smoke) into _build/site-smoke; check every page in Chromium
 	@start=$$(date +%s); \
 	echo "==> building the site in the smoke profile into $(SITE) (the real book in _build/html is untouched)"; \
-	NNLAB_PROFILE=smoke NNLAB_STATIC=1 NNLAB_QUIET=1 NNLAB_RESULTS=$(CURDIR)/$(SITE)/results \
+	rm -rf "$(SITE)"; \
+	NNLAB_PROFILE=smoke NNLAB_STATIC=1 NNLAB_QUIET=1 NNLAB_RESULTS="$(CURDIR)/$(SITE)/results" \
 		$(BIN)/jupyter-book build . --path-output $(SITE) -W -n --keep-going; \
 	built=$$(date +%s); \
 	echo "==> site built in $$(( built - start )) s; loading every page in headless Chromium"; \
@@ -110,7 +118,7 @@ $(MATHJAX):
 	@command -v npm >/dev/null || { echo "npm is needed to fetch MathJax $(MATHJAX_VERSION) (install Node.js and npm)" >&2; exit 1; }
 	@echo "==> fetching MathJax $(MATHJAX_VERSION) from the npm registry into _build/vendor/mathjax"
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
-	( cd "$$tmp" && npm pack --silent mathjax@$(MATHJAX_VERSION) >npm.log 2>&1 && tar xzf mathjax-$(MATHJAX_VERSION).tgz ) \
+	( cd "$$tmp" && timeout 300 npm pack --silent mathjax@$(MATHJAX_VERSION) >npm.log 2>&1 && tar xzf mathjax-$(MATHJAX_VERSION).tgz ) \
 		|| { cat "$$tmp/npm.log" >&2; exit 1; }; \
 	es5="$$tmp/package/es5"; dest=_build/vendor/mathjax; \
 	rm -rf "$$dest" && mkdir -p "$$dest/output"; \

@@ -98,10 +98,24 @@ def test_backend_command_prints_what_keras_will_load(tmp_path):
     home = tmp_path / "keras-home"
     home.mkdir()
     (home / "keras.json").write_text('{"backend": "jax"}')
-    env = {**os.environ, "KERAS_HOME": str(home), "PYTHONPATH": os.pathsep.join(sys.path)}
+    (tmp_path / "stand-in" / "jax").mkdir(parents=True)   # an importable "jax", whichever backend this venv has
+    (tmp_path / "stand-in" / "jax" / "__init__.py").write_text("")
+    env = {**os.environ, "KERAS_HOME": str(home), "PYTHONPATH": os.pathsep.join([str(tmp_path / "stand-in"), *sys.path])}
     env.pop("KERAS_BACKEND", None)
     run = subprocess.run([sys.executable, "-m", "nnlab", "backend"], capture_output=True, text=True, env=env, timeout=120)
     assert run.returncode == 0 and run.stdout == "jax\n"   # make book keys its execution cache on this
+
+
+def test_backend_command_refuses_a_backend_that_is_not_installed(monkeypatch, capsys):
+    import importlib.util
+
+    from nnlab.__main__ import main
+
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)   # as in a venv without JAX
+    assert main(["backend"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "jax is not installed" in captured.err and "make test-jax" in captured.err
 
 
 def test_profile_command_rejects_an_unknown_profile():

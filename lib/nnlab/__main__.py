@@ -2,7 +2,7 @@
 
 - ``python -m nnlab info``                 the profile, backend and device in use
 - ``python -m nnlab profile``              just the active profile's name (for the Makefile)
-- ``python -m nnlab backend``              just the Keras backend's name (for the Makefile)
+- ``python -m nnlab backend``              just the Keras backend's name, after checking it is installed (for the Makefile)
 - ``python -m nnlab data fetch [NAME…]``   fetch data sets ahead of time, with progress
 - ``python -m nnlab bench [--profile P] [--out DIR] [LAB…]``  run labs, write benchmarks/bench-*.{json,md}
 - ``python -m nnlab bench --throughput [--steps N]``  lab 5c's CNN, naive vs fast set-up:
@@ -35,9 +35,19 @@ def main(argv: list[str] | None = None) -> int:
         print(get_profile().name)
         return 0
     if args.command == "backend":
+        import importlib.util
+
         from nnlab.profiles import keras_backend
 
-        print(keras_backend())
+        backend = keras_backend()
+        if importlib.util.find_spec(backend) is None:   # the package names equal the backend names
+            how = {"jax": "`make test-jax` installs JAX into .venv",
+                   "torch": "install PyTorch into .venv: `.venv/bin/python -m pip install torch`"}.get(
+                backend, "`make setup` installs TensorFlow into .venv")
+            print(f"nnlab: Keras's backend is {backend}, but {backend} is not installed in this Python "
+                  f"({sys.executable}): {how}, or choose another with KERAS_BACKEND.", file=sys.stderr)
+            return 2
+        print(backend)
         return 0
     if args.command == "data":
         if not args.rest or args.rest[0] != "fetch":
