@@ -66,10 +66,12 @@ source, dest = Path(sys.argv[1]), Path(sys.argv[2])
 for name in ("mnist", "fashion_mnist"):
     src, out = source / f"{name}.npz", dest / f"{name}.npz.xz"
     (dest / f"{name}.npz").unlink(missing_ok=True)  # an older kit's copy: it would travel as well
+    if not src.exists():
+        if out.exists():
+            continue  # the kit's copy stays; there is no newer cache file to compare it with
+        sys.exit(f"{src} is missing: run `make data` (python -m nnlab data fetch {name}) first")
     if out.exists() and out.stat().st_mtime >= src.stat().st_mtime:
         continue
-    if not src.exists():
-        sys.exit(f"{src} is missing: run `make data` (python -m nnlab data fetch {name}) first")
     with np.load(src, allow_pickle=False) as npz:  # the cache's arrays and metadata, unchanged
         arrays = {key: npz[key] for key in npz.files}
     buffer = io.BytesIO()
@@ -85,12 +87,15 @@ if [ ! -f "$KIT/data-cifar/cifar10-jpeg.tar.gz" ]; then
         echo "no $MIRROR/cifar10-jpeg.tar.gz: set NNLAB_MIRROR_DIR to the folder that holds it" >&2
         exit 1
     fi
-    cp "$MIRROR/cifar10-jpeg.tar.gz" "$KIT/data-cifar/"
+    # copied under a temporary name, then renamed: an interrupted copy is never taken for the kit's
+    cp "$MIRROR/cifar10-jpeg.tar.gz" "$KIT/data-cifar/.cifar10-jpeg.tar.gz.tmp"
+    mv "$KIT/data-cifar/.cifar10-jpeg.tar.gz.tmp" "$KIT/data-cifar/cifar10-jpeg.tar.gz"
 fi
 
 echo "==> sizes (a call carries the repository, the wheels and the data folders it names; the limit is 64 MiB):"
-mib() { echo "$1/1048576" | bc -l; }
-repo=$(git ls-files -co --exclude-standard -z | du -cb --files0-from=- 2>/dev/null | tail -1 | cut -f1)
+mib() { awk -v bytes="$1" 'BEGIN { print bytes / 1048576 }'; }
+# the files of the working tree a call sends (a tracked file deleted here is not sent, and not counted)
+repo=$(git ls-files -co --exclude-standard -z | xargs -0 stat -c %s 2>/dev/null | awk '{ s += $1 } END { print s + 0 }' || true)
 wheels=$(du -sb "$KIT/wheels" | cut -f1)
 cifar=$(du -sb "$KIT/data-cifar" | cut -f1)
 mnist=$(du -sb "$KIT/data-mnist" | cut -f1)

@@ -79,7 +79,7 @@ done
 for npz in "$KIT"/data-mnist/*.npz; do  # a kit made before the data were xz-compressed
     [ -e "$npz" ] && [ ! -e "$NNLAB_DATA/$(basename "$npz")" ] && cp "$npz" "$NNLAB_DATA/"
 done
-[ -f "$KIT/data-cifar/cifar10-jpeg.tar.gz" ] && export NNLAB_LOCAL_DIR="$PWD/$KIT/data-cifar"
+[ -f "$KIT/data-cifar/cifar10-jpeg.tar.gz" ] && export NNLAB_LOCAL_DIR="$(cd "$KIT/data-cifar" && pwd)"  # KIT may be relative
 ls -l "$NNLAB_DATA" "${NNLAB_LOCAL_DIR:-/dev/null}" 2>/dev/null | grep -v '^total'
 
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
