@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from nnlab._download import atomic_write_text
-from nnlab.results import REPO_ROOT, Result, load_all
+from nnlab.results import REPO_ROOT, Result, load_all, read_rows
 
 LABS_DIR = REPO_ROOT / "labs"
 OUT_DIR = REPO_ROOT / "benchmarks"
@@ -130,21 +130,10 @@ def run_lab(path: Path, timeout: int = 3600) -> float:
     return time.perf_counter() - start
 
 
-def _read_rows(path: Path) -> list[dict]:
-    """The rows of a results file (none when it does not exist); ``ValueError`` when it is damaged."""
-    try:
-        rows = json.loads(path.read_text())
-    except FileNotFoundError:
-        return []
-    if not (isinstance(rows, list) and all(isinstance(r, dict) for r in rows)):
-        raise ValueError("not a list of rows")
-    return rows
-
-
 def _rows_to_extend(path: Path) -> list[dict]:
     """The rows a new lab's rows join; a damaged file is moved aside (not overwritten) and a new one begun."""
     try:
-        return _read_rows(path)
+        return read_rows(path)
     except ValueError as exc:   # json.JSONDecodeError is a ValueError
         aside = path.with_name(f"{path.stem}.damaged-{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}")
         os.replace(path, aside)
@@ -391,7 +380,7 @@ def benchmark_files(folder: Path = OUT_DIR) -> tuple[list[BenchFile], list[dict[
         if ".damaged-" in path.name:
             continue
         try:
-            rows = _read_rows(path)
+            rows = read_rows(path)
         except ValueError as exc:
             warnings.warn(f"nnlab.bench: {path} is damaged ({exc}); left off the results page.", stacklevel=2)
             continue

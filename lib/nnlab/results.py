@@ -102,19 +102,26 @@ def clear(lab: str) -> None:
     (results_dir() / f"{lab}.json").unlink(missing_ok=True)
 
 
+def read_rows(path: Path) -> list[dict]:
+    """A JSON list of rows (a lab's results, a bench file): none when the file does not exist,
+    ``ValueError`` when it does not parse or is not a list of objects."""
+    try:
+        rows = json.loads(path.read_text())
+    except FileNotFoundError:
+        return []
+    if not (isinstance(rows, list) and all(isinstance(r, dict) for r in rows)):
+        raise ValueError("not a list of rows")
+    return rows
+
+
 def _read(path: Path) -> list[dict]:
     """The entries of one lab's file; a damaged file is reported and read as empty."""
     try:
-        entries = json.loads(path.read_text())
-        if not (isinstance(entries, list) and all(isinstance(e, dict) for e in entries)):
-            raise ValueError("not a list of results")
-    except FileNotFoundError:
-        return []
+        return read_rows(path)
     except ValueError as exc:   # json.JSONDecodeError is a ValueError
         warnings.warn(f"nnlab.results: {path} is damaged ({exc}); its numbers are left out. Delete it and "
                       f"run lab {path.stem} again.", stacklevel=3)
         return []
-    return entries
 
 
 def load_all(folder: Path | None = None) -> list[Result]:
