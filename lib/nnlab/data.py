@@ -198,14 +198,22 @@ class DatasetSpec:
 # =========================================================================== hashing & checks
 
 
-def arrays_sha256(arrays: Sequence[np.ndarray]) -> str:
-    """sha256 over ``x_train, y_train, x_test, y_test``: each one's name, dtype, shape and bytes."""
+def named_arrays_sha256(named: Mapping[str, np.ndarray | None]) -> str:
+    """sha256 over named arrays: each one's name, dtype, shape and every byte (``None``: its name only)."""
     digest = hashlib.sha256()
-    for key, array in zip(SPLIT_KEYS, arrays, strict=True):
+    for key, array in named.items():
+        if array is None:
+            digest.update(f"{key}|none\n".encode())
+            continue
         array = np.ascontiguousarray(array)
         digest.update(f"{key}|{array.dtype.str}|{array.shape}\n".encode())
-        digest.update(memoryview(array).cast("B"))
+        digest.update(array)   # its buffer, byte for byte (also when empty)
     return digest.hexdigest()
+
+
+def arrays_sha256(arrays: Sequence[np.ndarray]) -> str:
+    """sha256 over ``x_train, y_train, x_test, y_test``: each one's name, dtype, shape and bytes."""
+    return named_arrays_sha256(dict(zip(SPLIT_KEYS, arrays, strict=True)))
 
 
 def _normalize(arrays: Arrays) -> Arrays:
