@@ -283,9 +283,10 @@ def test_results_page_lists_benchmark_files(tmp_path):
     row = {**results.Result("05c_cifar10", "CNN test accuracy", 0.93, "accuracy", 0.712, "Report 003", 0.9, True,
                             "full", "jax", "GPU", "2026-11-20").__dict__, "lab_seconds": 120.5, "lab_status": "ok"}
     shared = {**row, "lab": "06_tell_the_time", "name": "hard clocks, mean error", "value": 0.8, "unit": "min",
-              "report_best": None, "goal": 1.0, "higher_is_better": False, "lab_seconds": 301.0,
-              "lab_status": "stopped", "lab_concurrent": 3}
-    missed = {**shared, "name": "hard clocks, worst error", "value": 1.5, "goal": 1.0}   # lower is better: missed
+              "report_best": None, "report": "no figure in Report 004", "goal": 1.0, "higher_is_better": False,
+              "lab_seconds": 301.0, "lab_status": "stopped", "lab_concurrent": 3}
+    missed = {**shared, "name": "hard clocks, worst error", "value": 1.5, "goal": 1.0,   # lower is better: missed
+              "report": ""}
     (tmp_path / "bench-full-jax-gpu.json").write_text(json.dumps([row, shared, missed]))
     (tmp_path / "bench-broken.json").write_text("{not json")
     setup = {"images_per_second": 1000.0, "precision": "float32", "batch_size": 32}
@@ -311,10 +312,12 @@ def test_results_page_lists_benchmark_files(tmp_path):
     worst, mean = by_result["hard clocks, worst error"], by_result["hard clocks, mean error"]
     assert (worst[2], worst[4], worst[5]) == ("1.5 min", "1 min", "no")     # value, goal, met?
     assert (mean[2], mean[4], mean[5]) == ("0.8 min", "1 min", "yes")
+    assert (mean[3], worst[3]) == ("no figure in Report 004", "—")   # no report figure: why, else a dash
     assert by_result["CNN test accuracy"][5] == "yes"
     summary = [c for c in cells if c[0] == "bench-full-jax-gpu.json"]
     assert len(summary) == 1 and summary[0][6] == "2 of 3"     # goals met: the missed one is not counted
     assert "| hard clocks, worst error | 1.5 | — | 1 | no |" in bench.to_markdown(benches[0].rows)
+    assert "| hard clocks, mean error | 0.8 | no figure in Report 004 | 1 | yes |" in bench.to_markdown(benches[0].rows)
     assert "301.0 (lab stopped; 3 jobs at once)" in text  # a lab that shared the GPU says so beside its seconds
     assert "301.0 (lab stopped; 3 jobs at once)" in bench.to_markdown(benches[0].rows)
     for expected in ("bench-full-jax-gpu.json", "GPU", "jax", "full", "2026-11-20", "2 of 3", "120", "93.00 %",

@@ -157,7 +157,10 @@ def _on_doctree_resolved(app: Sphinx, doctree, docname: str) -> None:
 def _result_cells(r) -> list[str]:
     """lab, result, value, best report, goal, met? of one :class:`nnlab.results.Result`."""
     met = {None: "—", True: "yes", False: "no"}[r.meets_goal]
-    report = _format(r.report_best, r.unit) + (f" ({r.report})" if r.report else "")
+    if r.report_best is None:   # a row with no report figure says why, or shows a dash
+        report = r.report or "—"
+    else:
+        report = _format(r.report_best, r.unit) + (f" ({r.report})" if r.report else "")
     return [r.lab, r.name, _format(r.value, r.unit), report, _format(r.goal, r.unit), met]
 
 
