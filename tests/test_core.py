@@ -412,6 +412,40 @@ def test_ieee_float32_turns_tf32_off_and_respects_the_user(monkeypatch):
     assert ieee_float32().startswith("left as NVIDIA_TF32_OVERRIDE=1")
 
 
+@pytest.mark.parametrize("make", [lambda keras: keras.initializers.RandomNormal(stddev=1.0, seed=3),
+                                  lambda keras: keras.initializers.RandomNormal(stddev=1.0),   # unseeded object
+                                  lambda keras: keras.initializers.HeNormal(seed=0),
+                                  lambda keras: "he_normal"])
+def test_mlp_layers_sharing_an_initializer_get_their_own_weights(make):
+    import keras
+
+    from nnlab import models, set_seed
+
+    def kernels():
+        set_seed(0)
+        model = models.mlp((16,), hidden=(8,) * 4, n_outputs=8, kernel_initializer=make(keras))
+        return [np.asarray(model.get_layer(n).kernel) for n in ("dense_1", "dense_2", "dense_3", "output")]
+
+    first = kernels()
+    # Keras 3 repeats an int-seeded (or unseeded) initializer object's draws on every call:
+    # without a copy per layer these four 8×8 kernels would be one matrix four times
+    assert all(not np.allclose(a, b) for i, a in enumerate(first) for b in first[i + 1:])
+    assert all(np.array_equal(a, b) for a, b in zip(first, kernels()))   # and still the same model after set_seed
+
+
+def test_layer_initializer_leaves_unseeded_kinds_alone():
+    import keras
+
+    from nnlab.models import layer_initializer
+
+    constant = keras.initializers.Constant(-0.5)
+    generator = keras.initializers.RandomNormal(seed=keras.random.SeedGenerator(1))
+    assert layer_initializer(constant, 3) is constant and layer_initializer(generator, 3) is generator
+    assert layer_initializer("zeros", 2) == "zeros"
+    copy = layer_initializer(keras.initializers.RandomUniform(-0.05, 0.05, seed=7), 2)
+    assert copy.seed == 9 and (copy.minval, copy.maxval) == (-0.05, 0.05)
+
+
 def test_param_table_matches_keras_count():
     from nnlab import models
 

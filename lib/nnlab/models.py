@@ -23,6 +23,28 @@ def _regularizer(l1: float, l2: float) -> keras.regularizers.Regularizer | None:
     return None
 
 
+Initializer = str | keras.initializers.Initializer
+
+
+def layer_initializer(initializer: Initializer, index: int) -> Initializer:
+    """The initializer for the ``index``-th layer of a network built with ``initializer``.
+
+    A Keras 3 initializer *object* seeded with an integer — or unseeded: it then fixes a
+    random integer when it is created — draws the same numbers on every call, so one object
+    handed to several layers gives every layer of the same shape the *same* weights (eight
+    identical 64×64 matrices instead of eight independent ones). Each layer therefore gets a
+    copy seeded ``seed + index``: still reproducible, no longer repeated. A name such as
+    ``"he_normal"`` (Keras makes a fresh object per layer), an initializer without a seed
+    (``Constant``, ``Zeros``) and one seeded with a ``SeedGenerator`` (a new draw per call) are
+    used as they are.
+    """
+    if isinstance(initializer, str) or not isinstance(getattr(initializer, "seed", None), int):
+        return initializer
+    config = initializer.get_config()
+    config["seed"] = initializer.seed + index
+    return type(initializer).from_config(config)
+
+
 def mlp(
     input_shape: Sequence[int],
     hidden: Sequence[int] = (256, 128),
@@ -30,8 +52,8 @@ def mlp(
     *,
     activation: str = "relu",
     output_activation: str | None = "softmax",
-    kernel_initializer: str | keras.initializers.Initializer = "glorot_uniform",
-    bias_initializer: str | keras.initializers.Initializer = "zeros",
+    kernel_initializer: Initializer = "glorot_uniform",
+    bias_initializer: Initializer = "zeros",
     dropout: float = 0.0,
     kernel_l1: float = 0.0,
     kernel_l2: float = 0.0,
@@ -44,7 +66,8 @@ def mlp(
 
     ``dropout`` is applied after every hidden layer; the regularisation strengths act on
     every dense layer's kernel and bias. Layers are named ``dense_0 … dense_k`` and
-    ``output`` so that labs can look inside by name.
+    ``output`` so that labs can look inside by name. An initializer object gives each layer
+    its own draws (:func:`layer_initializer`).
     """
     if any(width <= 0 for width in hidden):
         raise ValueError(f"hidden widths must be positive, got {tuple(hidden)}")
@@ -57,8 +80,8 @@ def mlp(
     for i, width in enumerate(hidden):
         x = layers.Dense(
             width,
-            kernel_initializer=kernel_initializer,
-            bias_initializer=bias_initializer,
+            kernel_initializer=layer_initializer(kernel_initializer, i),
+            bias_initializer=layer_initializer(bias_initializer, i),
             kernel_regularizer=kernel_reg,
             bias_regularizer=bias_reg,
             name=f"dense_{i}",
@@ -71,8 +94,8 @@ def mlp(
     outputs = layers.Dense(
         n_outputs,
         activation=output_activation,
-        kernel_initializer=kernel_initializer,
-        bias_initializer=bias_initializer,
+        kernel_initializer=layer_initializer(kernel_initializer, len(hidden)),
+        bias_initializer=layer_initializer(bias_initializer, len(hidden)),
         kernel_regularizer=kernel_reg,
         bias_regularizer=bias_reg,
         name="output",
