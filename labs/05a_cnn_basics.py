@@ -17,7 +17,8 @@
 # A convolutional layer slides a small set of learned filters over an image. Each of its knobs
 # changes two things at once: how many parameters the layer has, and how large the maps are
 # that it hands to the next layer. This lab (the first of three on feature maps) counts both
-# exactly, then turns each knob in turn on Fashion-MNIST, as Reports 003 and 004 did, and ends
+# exactly, then turns each knob in turn on Fashion-MNIST, as Report 004 did (Report 003 turned
+# kernel size and stride on MNIST and CIFAR-10), and ends
 # with the CNNs that set this book's marks on MNIST and Fashion-MNIST: a tiny one of about
 # two thousand parameters, Report 001's own CNN retrained, and two larger ones of our own.
 
@@ -50,7 +51,7 @@ lab_start = time.perf_counter()
 # data and enough epochs to beat the reports.
 
 # %%
-SWEEP_TRAIN = profile.pick(smoke=600, quick=5000, full=None)     # None: all 60,000 images
+SWEEP_TRAIN = profile.pick(smoke=600, quick=5000, full=None)     # None: all 54,000 left after the validation split
 SWEEP_TEST = profile.pick(smoke=300, quick=2000, full=None)
 SWEEP_EPOCHS = profile.pick(smoke=1, quick=3, full=20)           # full: early stopping (patience 5), as Report 004
 GRIDS = {  # the values of each knob around the base (Report 004's grids); all of them are built and counted
@@ -126,7 +127,7 @@ claims.check("Report 001", "The MNIST CNN of Table 3 has 570,436 parameters; con
              holds=r001.count_params() == 570_436 and conv_counts == [180, 5868, 23400, 46728]
              and not cnn_tools.formula_mismatches(r001),
              evidence=f"rebuilt: {r001.count_params():,} total; conv {', '.join(f'{c:,}' for c in conv_counts)}")
-claims.check("Report 001", "86.6 % of that CNN's parameters are in the final fully connected layers",
+claims.check("Report 001", "The two dense layers at the end hold 86.6 % of that CNN's parameters",
              holds=round(100 * fc_share, 1) == 86.6, evidence=f"{100 * fc_share:.2f} %")
 
 # %% [markdown]
@@ -176,7 +177,7 @@ all_runs: dict[str, dict] = {}
 #
 # A larger kernel sees a wider neighbourhood in one step, and its parameters grow with $k^2$.
 # Report 004 tried sizes 2, 3, 5 and 7 and found that larger kernels trained in fewer epochs but
-# ended slightly less accurate; Report 003 found 5×5 best on MNIST. Here 3×3 is the base.
+# ended less accurate; Report 003 found 5×5 best on MNIST. Here 3×3 is the base.
 
 # %%
 all_runs["kernel_size"], fig = run_sweep("kernel_size")
@@ -224,9 +225,9 @@ all_runs["pooling"], fig = run_sweep("pooling")
 # fewer weights: the two variants differ in more than the border. (`nnlab.models.cnn` pools
 # with same padding, rounding up: the valid variant's 11×11 map pools to 6×6; Keras's default
 # pool, used in Report 001's table above, rounds down: 7×7 to 3×3.) Report 004 saw no
-# difference between the two on these small, centred images. Our runs put valid padding a
-# little behind, by up to about one point (0.94 points in the full profile on a CPU), which a
-# single run of each cannot resolve; the claim below allows one point.
+# difference between the two on these small, centred images. Our runs have put valid padding a
+# little behind, by up to about one point, which a single run of each cannot resolve; the claim
+# below allows one point, and its evidence column gives this run's gap.
 
 # %%
 all_runs["padding"], fig = run_sweep("padding")
@@ -237,8 +238,9 @@ print(f"valid 3×3 conv: {valid_in} → {valid_out} pixels per side")
 # %% [markdown]
 # ## Depth
 #
-# More blocks mean more nonlinear steps and a wider view for the last layer's filters (each
-# 2×2 pool doubles the width of the patch of the original image that a 3×3 filter sees), but
+# More blocks mean more nonlinear steps and a wider view for the last layer's filters — each
+# 2×2 pool doubles the step between neighbouring units, so a 3×3 filter after one pool sees a
+# patch of the original image 8 pixels wide, after two pools 18 (lab 5b works this out) — but
 # also smaller maps.
 # Report 004 found one conv block within a few tenths of a percent of deeper networks on these
 # data sets.
@@ -269,7 +271,9 @@ fig = plots.bar_compare({f"{n} ({variants[n].params:,} p)": v for n, v in test_a
 # parameters — larger kernels, more filters, smaller strides, no pooling, a single block
 # feeding a large dense layer — overfit sooner. "Sooner" can be measured: the epoch at which a
 # run's validation loss is lowest, after which it climbs while the training loss keeps
-# falling. In the full profile a run stops five epochs after that point (early stopping, as in
+# falling. The plot ranks the variants twice, by parameters and by that epoch, and Spearman's
+# ρ is the correlation of the two rankings: −1 if more parameters always meant an earlier
+# minimum, 0 if there is no order, so the report's pattern predicts a negative ρ. In the full profile a run stops five epochs after that point (early stopping, as in
 # the report) or after 20 epochs; the smaller profiles' few epochs mostly end before any run
 # overfits, so there the picture is only indicative.
 
@@ -290,8 +294,9 @@ ax.yaxis.set_major_locator(plt.MaxNLocator(integer=True))
 ax.set_xlabel("trainable parameters (log scale)")
 ax.set_ylabel("epoch of lowest validation loss")
 ax.set_title(f"Fashion-MNIST CNN variants: Spearman ρ(parameters, epoch) {rho_text}", fontsize=9)
-claims.check("Report 004", "The more trainable parameters a CNN variant has, the sooner it overfits (its validation "
-             "loss bottoms out earlier)", holds=params_vs_epoch < 0, kind="accuracy",
+claims.check("Report 004", "The more trainable parameters a CNN variant has, the sooner it tends to overfit (the "
+             "epoch of lowest validation loss falls as parameters rise: ρ < 0)", holds=params_vs_epoch < 0,
+             kind="accuracy",
              evidence=f"Spearman ρ {rho_text} over {len(variants)} variants; lowest validation loss at "
                       f"epoch {best_epoch.min()}–{best_epoch.max()}")
 
@@ -319,7 +324,8 @@ kp, sp, pp = params_by("kernel_size"), params_by("strides"), params_by("pooling"
 claims.check("Report 004", "Larger kernels mean more trainable parameters",
              holds=all(kp[a] < kp[b] for a, b in zip(sorted(kp), sorted(kp)[1:])),
              evidence=", ".join(f"k={k}: {kp[k]:,}" for k in sorted(kp)))
-claims.check("Report 004", "Larger strides mean fewer trainable parameters (smaller maps feed the dense layer)",
+claims.check("Report 004", "Larger strides mean fewer trainable parameters, never more (smaller maps feed the dense "
+             "layer; strides 4 and 8 tie, both ending at 1×1)",
              holds=all(sp[a] >= sp[b] for a, b in zip(sorted(sp), sorted(sp)[1:])) and sp[1] > sp[2],
              evidence=", ".join(f"s={s}: {sp[s]:,}" for s in sorted(sp)))
 claims.check("Report 004", "Pooling reduces the number of trainable parameters",
@@ -336,7 +342,8 @@ sa = {run.config["strides"]: run.extra["test_accuracy"] for run in all_runs["str
 pa = {run.config["padding"]: run.extra["test_accuracy"] for run in all_runs["padding"].values()}
 claims.check("Report 004", "Large strides hurt: stride 8 in every layer is clearly worse than stride 1",
              holds=sa[1] - sa[8] > 0.02, evidence=f"stride 1: {sa[1]:.4f}, stride 8: {sa[8]:.4f}", kind="accuracy")
-claims.check("Report 003", "Any stride above 1 only hurts: the accuracy falls with every step up in stride",
+claims.check("Report 003", "Every stride above 1 hurts (Report 003: MNIST, strides 1–3); here the Fashion-MNIST "
+             "accuracy falls with each step up, 1 → 2 → 4 → 8",
              holds=all(sa[a] > sa[b] for a, b in zip(sorted(sa), sorted(sa)[1:])),
              evidence=", ".join(f"stride {k}: {sa[k]:.4f}" for k in sorted(sa)), kind="accuracy")
 da = {run.config["depth"]: run.extra["test_accuracy"] for run in all_runs["depth"].values()}
@@ -355,12 +362,14 @@ claims.check("Report 004", "Same or valid padding makes no real difference on Fa
 # ## A tiny CNN
 #
 # Report 001 trained a CNN of only 2,066 parameters to 97.1 % on MNIST, ahead of a ten times
-# larger MLP. Ours, `nnlab.cnn_tools.tiny_cnn`, stays under 2,100 parameters (batch norm's
-# statistics included) by replacing all but the first convolution with *depthwise-separable*
+# larger MLP. Ours, `nnlab.cnn_tools.tiny_cnn`, stays under 2,100 parameters — counting those
+# of its batch-normalization layers, which rescale each channel to mean 0 and variance 1 over
+# a batch (lab 5b looks at them closely) — by replacing all but the first convolution with *depthwise-separable*
 # ones: a separate 3×3 filter per input channel, then a 1×1 convolution that mixes channels.
 # A full 3×3 conv from 16 to 24 channels costs $9\cdot16\cdot24 = 3{,}456$ weights; the separable
-# one costs $9\cdot16 + 16\cdot24 = 528$. A global average pool replaces the flatten, so the
-# classifier needs only $(24+1)\cdot10$ weights. It trains with Adam and a one-cycle learning
+# one costs $9\cdot16 + 16\cdot24 = 528$. A *global average pool* replaces the flatten: it
+# averages each of the last 24 maps to a single number, so the classifier needs only
+# $(24+1)\cdot10$ weights. It trains with Adam and a one-cycle learning
 # rate (a short warm-up, then a cosine decay to zero). Beside it, trained the same way, the
 # smallest MLP of Report 001 — two hidden layers of 32 units, more than ten times the
 # parameters — which the report's 2 k CNN beat.
@@ -389,7 +398,8 @@ print(f"MLP 784-32-32-10: {small_mlp.params:,} parameters, test accuracy {small_
       f"({small_mlp.seconds:.0f} s)")
 
 # %%
-claims.check("Report 001", "A CNN of about 2k parameters (≤ 2,100) can be built and trained",
+claims.check("Report 001", "A CNN of about 2k parameters (≤ 2,100) can be built (how well it reads digits is "
+             "checked below)",
              holds=tiny.params <= 2_100 and not cnn_tools.formula_mismatches(tiny.model),
              evidence=f"{tiny.params:,} parameters (report: 2,066)")
 claims.check("Report 001", "Its smallest MLP, 784-32-32-10, has 26,506 parameters: more than ten times the tiny CNN",
@@ -414,10 +424,10 @@ results.record(LAB, "Tiny CNN (≤ 2.1k parameters) on MNIST, test accuracy", ti
 # 98.59 %. Then two networks built with
 # `nnlab.models.cnn` that add what has become standard since: two conv layers per block, batch
 # normalization after each conv, dropout before the dense layers, a one-cycle learning rate,
-# and *data augmentation* — small random shifts and rotations of the digits, and for the
-# clothes also left–right flips — done by Keras preprocessing layers inside the model
-# (`nnlab.cnn_tools.augmentation`), which act during training only. Lab 5b looks at each of
-# these ingredients separately.
+# and *data augmentation* — small random shifts and rotations of the digits; shifts and
+# left–right flips of the clothes — done by Keras preprocessing layers inside the model
+# (`nnlab.cnn_tools.augmentation`), which act during training only. Lab 5b looks at batch
+# normalization, dropout and augmentation one at a time (with L2, which these networks leave out).
 
 # %%
 r001_run = train(report001_cnn, mnist, name="05a/report001_cnn", epochs=EPOCHS["report-001 CNN"])

@@ -45,11 +45,11 @@ lab_start = time.perf_counter()
 
 # %% [markdown]
 # Report 003 trained for 15 epochs with Adam on all of CIFAR-10; the full profile does the same,
-# with batches of 32. The quick profile trains on 5,000 images for 8 epochs — enough to start
-# overfitting, which is what the regularizers are for.
+# with batches of 32. The quick profile trains on 4,500 images (and validates on 500 more) for
+# 8 epochs — enough to start overfitting, which is what the regularizers are for.
 
 # %%
-N_TRAIN = profile.pick(smoke=500, quick=5000, full=None)      # None: all 50,000
+N_TRAIN = profile.pick(smoke=500, quick=5000, full=None)      # before the 10 % validation split; None: all 50,000
 N_TEST = profile.pick(smoke=300, quick=2000, full=None)
 EPOCHS = profile.pick(smoke=1, quick=8, full=15)
 BATCH = 32                                                    # Keras's default, as the report most likely used
@@ -95,9 +95,9 @@ fig = plots.learning_curves({"base": base}, title="Report 003's CIFAR-10 CNN, no
 
 # %% [markdown]
 # The training accuracy (solid) keeps climbing while the validation accuracy (dashed) levels
-# off after a few epochs; with the full profile's 15 epochs on all the images the validation
-# loss then turns upward as well: the network starts to memorize its training images. Report 003
-# saw the same gap open after about three epochs.
+# off after a few epochs. Where the run is long enough — the full profile's 15 epochs on all the
+# images — look for the validation loss turning upward as well: the network has started to
+# memorize its training images. Report 003 saw the same gap open after about three epochs.
 
 # %% [markdown]
 # ## Weights and biases, layer by layer
@@ -269,7 +269,10 @@ claims.check("Report 000", "Most-confident mistakes: per class, wrong prediction
 # ### L2: a penalty on large weights
 #
 # An L2 penalty of strength $\lambda$ adds $\lambda\sum w^2$ over every kernel to the loss, so
-# each step also pulls every weight towards zero by a fraction proportional to $\lambda$.
+# its gradient gains $2\lambda w$: with plain SGD each step pulls every weight towards zero by a
+# fraction proportional to $\lambda$ (*weight decay*). This lab trains with Adam, as the report
+# did, and Adam divides every gradient, that term included, by a running estimate of its size,
+# so the pull is no longer a fixed fraction — one reason AdamW applies the decay separately.
 # Report 003 added L2 to all layers of this network and saw the test accuracy fall from
 # 71.20 % to 48.77 %; after moving it to three layers and raising the learning rate it got
 # 67.95 %, still below the unregularized network. Its strength was not stated, so we sweep it.
@@ -315,9 +318,9 @@ print("best λ here: " + (f"{best_lam:g} — L2 helps, {acc_by_l2[best_lam]:.4f}
 # regimes. A small penalty ($\lambda \le 10^{-3}$) trades training accuracy (a few points at
 # $10^{-3}$) for a smaller train–test gap; whether that buys test accuracy depends on how much
 # the unregularized network overfits — little in a short run on a subset, more in the full 15 epochs (the line
-# above says which λ won on this page). From a few times $10^{-3}$ on, the penalty dominates the
-# loss: it is summed over all 98,000-odd weights, while the cross-entropy is an average over the
-# batch. At $\lambda = 10^{-2}$ — the value Keras's own `l2()` uses when none is given, and so a
+# above says which λ won on this page). Larger strengths move towards the second regime, where
+# the penalty dominates the loss: it is summed over all 98,000-odd weights, while the
+# cross-entropy is an average over the batch. At $\lambda = 10^{-2}$ — the value Keras's own `l2()` uses when none is given, and so a
 # likely choice of the report — the weights are driven towards zero faster than the data can
 # pull them apart, and the accuracy falls far below the unregularized one, as the report found.
 # Shrinking weights does close the train–test gap, but by pulling the training accuracy *down*,
@@ -385,8 +388,8 @@ fig = plots.learning_curves({k: variants[k] for k in ("none", "dropout 0.5", "ba
 # harder, so in a short run they mostly slow the learning down and may cost test accuracy (the
 # table shows how much on this page); they pay off when the training is long enough to overfit
 # without them. Batch normalization does something else: it speeds
-# up the training itself — the network fits its training images much faster — and on its own
-# it therefore overfits *sooner*. Its row can show one more oddity, plainest in short runs:
+# up the training itself — the network fits its training images faster — so on its own it
+# can overfit *sooner* (compare its row's train–test gap with the base network's). Its row can show one more oddity, plainest in short runs:
 # scored after training, the network does worse on its training images than its epoch average
 # claims. While training, each batch is normalized with its own mean and variance; at
 # inference the layer uses running averages of those statistics, kept over roughly the last
@@ -396,7 +399,8 @@ fig = plots.learning_curves({k: variants[k] for k in ("none", "dropout 0.5", "ba
 # `nnlab.cnn_tools.refresh_batch_norm` tests that explanation: it feeds the training images
 # through a copy of the trained network once more and sets each layer's running mean and
 # variance to their exact averages at the final weights. Lab 5a's short runs avoid the lag with
-# a momentum of 0.9; lab 5c combines all these regularizers, with far more epochs.
+# a momentum of 0.9. Lab 5c's CNN combines batch normalization, augmentation (with cutout) and a
+# small L2 penalty — under SGD, where it acts as weight decay — without dropout.
 
 # %%
 bn_run = variants["batch norm"]

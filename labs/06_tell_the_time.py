@@ -48,7 +48,7 @@ lab_start = time.perf_counter()
 # family on the easy clocks and the two best families on the hard ones; the full profile (a GPU)
 # trains every family on both, with a four-stage residual trunk, on 30,000 easy and 80,000 hard
 # clocks, long enough to aim at a mean error of one minute on the hard clocks. 64 pixels are
-# enough: a minute is a 6° turn, about 3 pixels at the tip of the minute hand.
+# enough: a minute is a 6° turn, which moves the tip of the minute hand by 2 to 3 pixels.
 
 # %%
 SIZE = profile.pick(smoke=32, quick=64, full=64)           # pixels per side
@@ -106,8 +106,8 @@ for preset in clocks.PRESETS:
 # %% [markdown]
 # A person reads all of these, the hard ones with some effort: find the triangle, turn your
 # head, tell the short hand from the long one. Drawing is cheap next to training, so every
-# experiment simply makes the clocks it needs; `clocks.benchmark` times the generator (on all
-# cores of this machine):
+# experiment simply makes the clocks it needs; `clocks.benchmark` times the generator (on up
+# to 8 of this machine's cores):
 
 # %%
 speed = pd.DataFrame({size: {p: clocks.benchmark(profile.pick(smoke=100, quick=1000, full=4000), preset=p, size=size)
@@ -240,10 +240,11 @@ print("gap between the cos(πh/12) targets of neighbouring hours:",
                 for h, g in enumerate(hour_gaps)))
 
 # %% [markdown]
-# The pairs read back every one of the 720 times, and no minute moves a target by more than
+# The pairs read back every one of the 720 times, and no minute moves either pair by more than
 # $2\sin(\pi/60) \approx 0.105$ — including 11:59 → 12:00. Report 004's targets jump by almost 2
-# (the whole range) at every full hour. The last line explains a finding of the report: its
-# periodic model confused 12 with 1 o'clock. With 12 o'clock as hour 0, the hour target starts
+# (the whole range) at every full hour. The last line may explain a finding of the report: its
+# periodic model confused 12 with 1 o'clock. If its data labelled 12 o'clock as hour 0 (the
+# report does not say), the hour target starts
 # where the cosine is flat, so $\cos(0) = 1$ and $\cos(\pi/12) = 0.966$ are the two closest
 # targets of neighbouring hours — three times closer than 1 and 2, eight times closer than 5
 # and 6 — while 11 and 12, neighbours on the dial, sit at opposite ends of the range.
@@ -421,8 +422,8 @@ display(pd.DataFrame(hour_rows).T.rename_axis(["preset", "family"]))
 # the hour hand between two hours, the reading lands on the wrong side of the full hour (a model
 # that is still close to guessing, as some are on the hard clocks in the smaller profiles,
 # mixes up any hours). Errors of about an hour have a second cause
-# in the multi-head model, which the third column shows where that model makes them (in the
-# smaller profiles, on the easy clocks): its minute head outputs one number,
+# in the multi-head model, which the third column shows wherever that model makes them: its
+# minute head outputs one number,
 # whose target drops from 59 to 0 when the minute hand passes 12, so clocks just before or after
 # the full hour can get a minute from the other end of the range — an error of almost an hour
 # with the hour right. That is the jump of the single cosine again. The periodic model is built
@@ -434,7 +435,7 @@ display(pd.DataFrame(hour_rows).T.rename_axis(["preset", "family"]))
 # ## Beyond: trained on easy, tested on hard; a mirror at test time
 #
 # A model that learned on plain wall clocks has never seen a turned clock without a dial. Reading
-# the hard test clocks with the models trained on easy ones shows how little of that transfers.
+# the hard test clocks with the models trained on easy ones shows how much of that transfers.
 #
 # Clocks also have a symmetry that costs nothing to use. A clock seen in a mirror is a clock
 # showing another time: every hand angle $a$ becomes $-a$, so 1:10 becomes 10:50, and
@@ -498,15 +499,16 @@ claims.check("Report 004", "720 classes are too many: the model does not general
              evidence=f"{preset}: {t['classes_720']['within 5 min']:.1%} within 5 min, mean "
                       f"{t['classes_720'][MEAN]:.1f} min", kind="accuracy")
 preset, t = scores("regression", "classes_24", "multi_head", "periodic")
-claims.check("Report 004", "Multi-head and periodic models beat regression and 24 classes (the report: "
+claims.check("Report 004", "Multi-head and periodic models each beat regression and 24 classes (the report: "
              "the best choices; 720 classes are checked above)",
-             holds=min(t["multi_head"][MEAN], t["periodic"][MEAN]) < min(t["regression"][MEAN], t["classes_24"][MEAN]),
+             holds=max(t["multi_head"][MEAN], t["periodic"][MEAN]) < min(t["regression"][MEAN], t["classes_24"][MEAN]),
              evidence=f"{preset}: " + ", ".join(f"{f} {t[f][MEAN]:.1f} min" for f in t), kind="accuracy")
 preset, t = scores("regression", "periodic")
 activations = {getattr(getattr(layer, "activation", None), "__name__", "") for layer in runs[preset]["periodic"].model.layers}
 claims.check("Report 004", "A periodic target can be learned only through a periodic activation (the report put a cos "
              "on its output layer)",
-             holds=bool(activations & {"cos", "sin"}) or t["periodic"][MEAN] >= t["regression"][MEAN], expected=False,
+             holds=bool(activations & {"cos", "sin"}) or t["periodic"][MEAN] >= t["regression"][MEAN]
+             or t["periodic"][MEAN] > 30, expected=False,   # refuted only by a periodic model that reads clocks well
              evidence=f"{preset}: our periodic model's activations are {', '.join(sorted(a for a in activations if a))} "
                       f"— none periodic — and it reads {t['periodic'][MEAN]:.2f} min vs regression's "
                       f"{t['regression'][MEAN]:.2f} min", kind="accuracy")
@@ -526,12 +528,17 @@ claims.check("nnlab", "With (sin, cos) pairs and the hour chosen with the minute
              "(< 1 % of the test clocks off by 50–70 min)", holds=slip_share < 0.01,
              evidence=f"{preset}: {slip_share:.2%}", kind="accuracy")
 
+# Report 004's mean errors on its own clocks, family by family (it gives none in minutes for its classifiers)
+REPORT_MINUTES = {"regression": (19.0, "Report 004 (19–25 min)"), "multi_head": (5.0, "Report 004"),
+                  "periodic": (6.0, "Report 004 (cos targets)")}
 results.clear(LAB)  # the profiles record different sets of numbers: start afresh
 for preset, by_family in runs.items():
     for family, run in by_family.items():
+        report_best, report = REPORT_MINUTES.get(family, (None, "Report 004 (accuracy only, no minutes)"))
         results.record(LAB, f"{cm.FAMILY_TITLES[family]}, {preset} clocks: mean error",
                        cm.error_summary(data[preset].y_test, run.extra["test_minutes"])["mean"], unit="minutes",
-                       report_best=5.0, report="Report 004", goal=1.0, higher_is_better=False, seconds=run.seconds)
+                       report_best=report_best, report=report, goal=1.0, higher_is_better=False,
+                       seconds=run.seconds)
 results.record(LAB, f"{cm.FAMILY_TITLES[best]}, hard clocks, mirror at test time: mean error", best_mirrored,
                unit="minutes", report_best=5.0, report="Report 004", goal=1.0, higher_is_better=False)
 print(f"lab time: {time.perf_counter() - lab_start:.0f} s")
