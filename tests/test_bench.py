@@ -274,7 +274,15 @@ def _text(nodes_list) -> str:
 
 def test_results_page_says_when_there_is_no_benchmark_file(tmp_path):
     text = _text(_book_extension().benchmark_nodes(tmp_path))
-    assert "No benchmark file yet" in text
+    assert "No benchmark file yet" in text and "No GPU has run the book's full profile yet" in text
+
+
+def test_results_page_says_a_cpu_full_run_is_not_a_gpu_run(tmp_path):
+    row = {**results.Result("01_initialization", "accuracy", 0.97, "accuracy", None, "", None, True, "full", "jax",
+                            "CPU (x86_64, 2 cores)", "2026-11-20").__dict__, "lab_seconds": 10.0, "lab_status": "ok"}
+    (tmp_path / "bench-full-jax-cpu.json").write_text(json.dumps([row]))
+    text = _text(_book_extension().benchmark_nodes(tmp_path))
+    assert "No GPU has run the book's full profile yet" in text and "bench-full-jax-cpu.json" in text
 
 
 def test_results_page_lists_benchmark_files(tmp_path):
@@ -324,6 +332,8 @@ def test_results_page_lists_benchmark_files(tmp_path):
                      "throughput-jax-gpu-nvidia-h100.json", "GPU (NVIDIA H100)", "12,500", "12.5×", "mixed_float16"):
         assert expected in text, expected
     assert "No benchmark file yet" not in text
+    assert "The full profile on a GPU: bench-full-jax-gpu.json (GPU, 2026-11-20)." in text
+    assert "No GPU has run" not in text
 
 
 def test_pages_with_results_are_re_read_on_every_build(tmp_path):

@@ -185,15 +185,19 @@ def benchmark_nodes(folder: Path | None = None) -> list[nodes.Node]:
 
     One summary table of the lab benchmarks (a row per file: device, backend, profile, date,
     labs, goals met, seconds), then each file's results, then one table of the throughput
-    reports with the fast/naive ratio. Says so plainly when there is no file yet.
+    reports with the fast/naive ratio. Says first whether a GPU has run the full profile, and
+    plainly when there is no file yet.
     """
     from nnlab.bench import OUT_DIR, benchmark_files, lab_seconds_text
 
     benches, throughputs = benchmark_files(folder or OUT_DIR)
+    gpu_full = [b for b in benches if b.profile == "full" and b.device.startswith("GPU")]
+    out: list[nodes.Node] = [nodes.paragraph(text=(
+        "The full profile on a GPU: " + "; ".join(f"{b.path.name} ({b.device}, {b.date})" for b in gpu_full) + "."
+        if gpu_full else "No GPU has run the book's full profile yet: every benchmark file here comes from a CPU."))]
     if not benches and not throughputs:
-        return [nodes.paragraph(text="No benchmark file yet: none of benchmarks/bench-*.json or "
-                                     "benchmarks/throughput-*.json has been committed.")]
-    out: list[nodes.Node] = []
+        return out + [nodes.paragraph(text="No benchmark file yet: none of benchmarks/bench-*.json or "
+                                           "benchmarks/throughput-*.json has been committed.")]
     if benches:
         out.append(nodes.paragraph(text="Lab benchmarks (python -m nnlab bench), one row per file:"))
         summary = []
