@@ -141,10 +141,12 @@ claims.check("Report 001", "Smaller steps ε = 1/N bring the finite-difference e
              holds=falls and best_numpy < 1e-7,
              evidence=f"error at N=1e5 is {errors[5] / errors[0]:.1e} × the error "
                       f"at N=1; best relative error {best_numpy:.1e}")
-per_decade = [errors[i] / errors[i + 1] for i in range(4)]   # N = 1 → 10, …, 1e3 → 1e4
-claims.check("nnlab", "Up to N = 1e4 each tenfold larger N cuts the error about a hundredfold (the ε² term)",
+# N = 10 → 100, …, 1e3 → 1e4 (from N = 1 the step ε = 1 is too large for the ε² term alone:
+# how far the next terms pull the first ratio from 100 depends on the trained weights)
+per_decade = [errors[i] / errors[i + 1] for i in range(1, 4)]
+claims.check("nnlab", "From N = 10 to 1e4 each tenfold larger N cuts the error about a hundredfold (the ε² term)",
              holds=all(50 < r < 200 for r in per_decade),
-             evidence="error ratio per decade, N = 1 → 1e4: " + ", ".join(f"{r:.0f}" for r in per_decade))
+             evidence="error ratio per decade, N = 10 → 1e4: " + ", ".join(f"{r:.0f}" for r in per_decade))
 claims.check("nnlab", "The same check passes for a Keras model (any backend)", holds=best_keras < 1e-7,
              evidence=f"best relative error {best_keras:.1e} ({keras.backend.backend()})")
 best_eps = check["epsilon"][int(np.argmin(errors))]

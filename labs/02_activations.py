@@ -369,7 +369,8 @@ plots.bar_compare(output_acc.to_dict(), ylabel="validation accuracy", title="Out
 #
 # - **Accuracy and loss.** Every pairing with a positive output learns, matched or not, as
 #   Report 004 found for cross-entropy. Under CCE, softmax, exponential and (on TensorFlow)
-#   sigmoid end with the same training loss, up to rounding (checked below, within 1 %):
+#   sigmoid train as the same model, up to rounding (checked below on the first epoch's loss,
+#   within 1 %; over many epochs rounding differences can let the runs drift apart a little):
 #   the loss normalizes the exponential into a softmax, and it reads the sigmoid's logits
 #   directly. Softplus is the only truly different model, and it still learns thanks to the
 #   division. A *linear* output under the probability-reading CCE has no such luck: its
@@ -387,12 +388,13 @@ plots.bar_compare(output_acc.to_dict(), ylabel="validation accuracy", title="Out
 
 # %%
 cce_twins = ["softmax + CCE", "exponential + CCE"] + (["sigmoid + CCE"] if backend == "tensorflow" else [])
-twin_loss = output_table.loc[cce_twins, "final training loss"].astype(float)
-claims.check("nnlab", "Under CCE, softmax, exponential and (on TensorFlow) sigmoid outputs end with the same "
-             "training loss (within 1 %)",
+twin_loss = pd.Series({k: output_runs[k].history["loss"][0] for k in cce_twins})
+claims.check("nnlab", "Under CCE, softmax, exponential and (on TensorFlow) sigmoid outputs train as one model: the "
+             "same first-epoch training loss (within 1 %)",
              holds=twin_loss.max() <= 1.01 * twin_loss.min(),
-             evidence="final training loss " + ", ".join(f"{k.split(' ')[0]} {v:.4f}" for k, v in twin_loss.items())
-                      + f" ({backend})")
+             evidence="first-epoch training loss " + ", ".join(f"{k.split(' ')[0]} {v:.4f}" for k, v in twin_loss.items())
+                      + "; final " + ", ".join(f"{k.split(' ')[0]} {output_runs[k].history['loss'][-1]:.4f}"
+                                               for k in cce_twins) + f" ({backend})")
 same_three = output_acc[["softmax + CCE", "softplus + CCE", "sigmoid + CCE"]]
 claims.check("Report 004", "Softmax, softplus and sigmoid outputs (one loss, CCE) end within 1 point of each other "
              "in accuracy",
