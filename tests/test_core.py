@@ -217,6 +217,20 @@ def test_claims_a_claim_stated_refuted_that_holds_fails_in_full(kind):
             indicative.assert_all()
 
 
+def test_claims_an_untested_claim_is_shown_and_fails_where_asserted():
+    quick = claims.Claims("test", profile=profiles.Profile("quick"))
+    quick.check("Report 004", "more parameters, sooner overfitting", holds=None, evidence="ρ undefined",
+                kind="accuracy")
+    quick.assert_all()
+    assert "untested here" in quick.to_markdown() and "not confirmed" not in quick.to_markdown()
+    full = claims.Claims("test", profile=profiles.Profile("full"))
+    full.check("Report 004", "more parameters, sooner overfitting", holds=None, evidence="ρ undefined",
+               kind="accuracy")
+    assert "untested (asserted here: a failure)" in full._repr_html_()
+    with pytest.raises(AssertionError, match="more parameters"):
+        full.assert_all()
+
+
 def test_claims_reject_a_misspelt_kind():
     table = claims.Claims("test", profile=profiles.Profile("full"))
     with pytest.raises(ValueError, match="'structual'"):

@@ -44,7 +44,7 @@ class Claim:
     source: str
     claim: str
     evidence: str
-    holds: bool
+    holds: bool | None
     expected: bool
     kind: Kind
 
@@ -52,6 +52,8 @@ class Claim:
         return self.kind == "structural" or profile.is_full
 
     def verdict(self, profile: Profile) -> str:
+        if self.holds is None:
+            return "untested here" if not self.asserted(profile) else "untested (asserted here: a failure)"
         word = "confirmed" if self.holds else "not confirmed"
         if not self.asserted(profile):
             return f"{word} here (indicative: {profile.name} profile)"
@@ -71,7 +73,7 @@ class Claims:
         source: str,
         claim: str,
         *,
-        holds: bool,
+        holds: bool | None,
         evidence: str,
         expected: bool = True,
         kind: Kind = "structural",
@@ -79,12 +81,14 @@ class Claims:
         """Record a claim and the verdict computed from the lab's measurement.
 
         ``expected`` states what the lab's prose says the verdict is (a report can be
-        wrong: then ``expected=False``). Returns nothing, so a cell that ends with a check
-        prints nothing stray.
+        wrong: then ``expected=False``). ``holds=None`` says this run could not test the
+        claim (the evidence says why): shown as "untested here", and a failure where the
+        claim is asserted, since a check that cannot be made there proves nothing. Returns
+        nothing, so a cell that ends with a check prints nothing stray.
         """
         if kind not in ("structural", "accuracy"):
             raise ValueError(f"kind must be 'structural' or 'accuracy', got {kind!r}")
-        self.rows.append(Claim(source, claim, evidence, bool(holds), bool(expected), kind))
+        self.rows.append(Claim(source, claim, evidence, None if holds is None else bool(holds), bool(expected), kind))
 
     def failures(self) -> list[Claim]:
         """Asserted claims whose verdict differs from what the lab states."""
@@ -103,7 +107,7 @@ class Claims:
         body = []
         for c in self.rows:
             ok = c.holds == c.expected
-            colour = "#1a7f37" if c.holds else "#9a6700"
+            colour = "#1a7f37" if c.holds else "#6e7781" if c.holds is None else "#9a6700"
             if c.asserted(self.profile) and not ok:
                 colour = "#cf222e"
             cells = [html.escape(c.source), html.escape(c.claim), html.escape(c.evidence),
