@@ -66,7 +66,10 @@ PRECISION = cnn_tools.precision_policy()   # mixed_float16 on a GPU (outputs sta
 keras.mixed_precision.set_global_policy(PRECISION)
 # The hard clocks are expensive on a CPU: smaller profiles train only the best families on them.
 HARD_FAMILIES = profile.pick(smoke=("periodic",), quick=("multi_head", "periodic"), full=cm.FAMILIES)
-print(f"{SIZE}×{SIZE} px; train {N_TRAIN}, epochs {EPOCHS}; trunk {TRUNK}")
+print(f"clocks of {SIZE}×{SIZE} px; training clocks: " + ", ".join(f"{n:,} {p}" for p, n in N_TRAIN.items())
+      + "; epochs: " + ", ".join(f"{n} on {p}" for p, n in EPOCHS.items())
+      + f"; trunk: {len(TRUNK['widths'])} stage(s) of {', '.join(map(str, TRUNK['widths']))} filters, "
+      f"head of {TRUNK['head_width']} units")
 
 # %% [markdown]
 # ## The clock generator
@@ -322,7 +325,8 @@ for preset, families in (("easy", cm.FAMILIES), ("hard", HARD_FAMILIES)):
     for family in families:
         runs[preset][family] = train_family(family, preset)
         print(f"{preset:4s} {family:12s} {runs[preset][family].seconds:6.0f} s  "
-              f"validation error after each epoch: {np.round(runs[preset][family].history['val_time_error'], 1)}")
+              "validation error after each epoch (min): "
+              + ", ".join(f"{e:.1f}" for e in runs[preset][family].history["val_time_error"]))
 
 # %%
 for preset in runs:
@@ -352,12 +356,14 @@ for preset, by_family in runs.items():
             "mean error (min)": summary["mean"], "median error (min)": summary["median"],
             "within 5 min": summary["within_5"], "24-class accuracy": class_acc, "training s": run.seconds}
 table = pd.DataFrame(rows).T.rename_axis(["preset", "family"])
-display(table)
+display(table.style.format({"mean error (min)": "{:.2f}", "median error (min)": "{:.2f}", "within 5 min": "{:.1%}",
+                            "24-class accuracy": "{:.1%}", "training s": "{:.0f}"}, na_rep="—"))
 
 # %%
 for preset in runs:  # errors above 90 minutes are counted in the last bar
     fig = plots.histograms({cm.FAMILY_TITLES[f]: np.minimum(e, 90) for f, e in errors[preset].items()},
-                           bins=np.arange(0, 93, 2), ncols=3, xlabel="error (minutes; last bar: 90 or more)",
+                           bins=np.arange(0, 93, 2), ncols=min(3, len(errors[preset])),
+                           xlabel="error (minutes; last bar: 90 or more)", ylabel="test clocks",
                            logy=True, sharex=True,
                            title=f"{preset} clocks: test errors (2-minute bins; log scale where counts span a decade)")
 
@@ -421,12 +427,13 @@ display(pd.DataFrame(hour_rows).T.rename_axis(["preset", "family"]))
 # Where a model reads the clocks at all, most wrong hours are neighbours, not wild guesses: with
 # the hour hand between two hours, the reading lands on the wrong side of the full hour (a model
 # that is still close to guessing, as some are on the hard clocks in the smaller profiles,
-# mixes up any hours). Errors of about an hour have a second cause
-# in the multi-head model, which the third column shows wherever that model makes them: its
-# minute head outputs one number,
+# mixes up any hours). Errors of about an hour have a second cause in the multi-head model,
+# once it reads the hour: its minute head outputs one number,
 # whose target drops from 59 to 0 when the minute hand passes 12, so clocks just before or after
 # the full hour can get a minute from the other end of the range — an error of almost an hour
-# with the hour right. That is the jump of the single cosine again. The periodic model is built
+# with the hour right. The third column shows how many of a model's hour-sized errors have the
+# minute hand near 12: most, where this is the cause; few, where the model is still guessing
+# the hour (as on the hard clocks in the smaller profiles). That is the jump of the single cosine again. The periodic model is built
 # to avoid both: its minute pair goes smoothly round, and it picks the hour *with* the minute,
 # which is right whenever its hour pair is less than half an hour off. Where the hour hand is
 # read worse than that — on the hard clocks, by a model trained too briefly — its errors
@@ -488,7 +495,8 @@ preset, t = scores("regression", "multi_head", "periodic")
 claims.check("Report 004", "Regression (with the common-sense loss) is the least accurate of regression, "
              "multi-head and periodic (report: ≈19 min)",
              holds=t["regression"][MEAN] > max(t["multi_head"][MEAN], t["periodic"][MEAN]),
-             evidence=f"{preset}: " + ", ".join(f"{f} {t[f][MEAN]:.1f} min" for f in t), kind="accuracy")
+             evidence=f"{preset}: " + ", ".join(f"{cm.FAMILY_TITLES[f]} {t[f][MEAN]:.1f} min" for f in t),
+             kind="accuracy")
 preset, t = scores("classes_24")
 claims.check("Report 004", "24 half-hour classes are named right ≈85 % of the time (our goal: ≥ 85 %)",
              holds=t["classes_24"]["24-class accuracy"] >= 0.85,
@@ -502,7 +510,8 @@ preset, t = scores("regression", "classes_24", "multi_head", "periodic")
 claims.check("Report 004", "Multi-head and periodic models each beat regression and 24 classes (the report: "
              "the best choices; 720 classes are checked above)",
              holds=max(t["multi_head"][MEAN], t["periodic"][MEAN]) < min(t["regression"][MEAN], t["classes_24"][MEAN]),
-             evidence=f"{preset}: " + ", ".join(f"{f} {t[f][MEAN]:.1f} min" for f in t), kind="accuracy")
+             evidence=f"{preset}: " + ", ".join(f"{cm.FAMILY_TITLES[f]} {t[f][MEAN]:.1f} min" for f in t),
+             kind="accuracy")
 preset, t = scores("regression", "periodic")
 activations = {getattr(getattr(layer, "activation", None), "__name__", "") for layer in runs[preset]["periodic"].model.layers}
 claims.check("Report 004", "A periodic target can be learned only through a periodic activation (the report put a cos "
@@ -537,11 +546,12 @@ for preset, by_family in runs.items():
         report_best, report = REPORT_MINUTES.get(family, (None, "Report 004 (accuracy only, no minutes)"))
         results.record(LAB, f"{cm.FAMILY_TITLES[family]}, {preset} clocks: mean error",
                        cm.error_summary(data[preset].y_test, run.extra["test_minutes"])["mean"], unit="minutes",
-                       report_best=report_best, report=report, goal=1.0, higher_is_better=False,
-                       seconds=run.seconds)
+                       report_best=report_best, report=report, higher_is_better=False, seconds=run.seconds,
+                       goal=None if family == "classes_24" else 1.0)   # half-hour bins: 7.5 min at best
+best_report, best_source = REPORT_MINUTES.get(best, (None, "Report 004 (accuracy only, no minutes)"))
 results.record(LAB, f"{cm.FAMILY_TITLES[best]}, hard clocks, mirror at test time: mean error", best_mirrored,
-               unit="minutes", report_best=5.0, report="Report 004", goal=1.0, higher_is_better=False)
-print(f"lab time: {time.perf_counter() - lab_start:.0f} s")
+               unit="minutes", report_best=best_report, report=best_source, goal=1.0, higher_is_better=False)
+print(f"This page's code ran in {time.perf_counter() - lab_start:.0f} s ({profile.name} profile).")
 
 # %%
 claims.show()

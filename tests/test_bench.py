@@ -277,6 +277,13 @@ def test_results_page_says_when_there_is_no_benchmark_file(tmp_path):
     assert "No benchmark file yet" in text and "No GPU has run the book's full profile yet" in text
 
 
+def test_results_tables_print_each_unit_with_its_own_precision():
+    fmt = _book_extension()._format
+    assert [fmt(0.93456, "accuracy"), fmt(7.925, "pp"), fmt(-0.1, "pp"), fmt(0.84381, "minutes"), fmt(124, "min"),
+            fmt(48.2, "s"), fmt(1234.5678, "images/s"), fmt(None, "pp")] == [
+        "93.46 %", "7.9 pp", "-0.1 pp", "0.84 min", "124.00 min", "48 s", "1235 images/s", "—"]
+
+
 def test_results_page_says_a_cpu_full_run_is_not_a_gpu_run(tmp_path):
     row = {**results.Result("01_initialization", "accuracy", 0.97, "accuracy", None, "", None, True, "full", "jax",
                             "CPU (x86_64, 2 cores)", "2026-11-20").__dict__, "lab_seconds": 10.0, "lab_status": "ok"}
@@ -318,8 +325,8 @@ def test_results_page_lists_benchmark_files(tmp_path):
     cells = [[entry.astext() for entry in row.children] for node in page for row in node.findall(docutils_nodes.row)]
     by_result = {c[1]: c for c in cells if len(c) == 7}          # the file's results table
     worst, mean = by_result["hard clocks, worst error"], by_result["hard clocks, mean error"]
-    assert (worst[2], worst[4], worst[5]) == ("1.5 min", "1 min", "no")     # value, goal, met?
-    assert (mean[2], mean[4], mean[5]) == ("0.8 min", "1 min", "yes")
+    assert (worst[2], worst[4], worst[5]) == ("1.50 min", "1.00 min", "no")     # value, goal, met?
+    assert (mean[2], mean[4], mean[5]) == ("0.80 min", "1.00 min", "yes")
     assert (mean[3], worst[3]) == ("no figure in Report 004", "—")   # no report figure: why, else a dash
     assert by_result["CNN test accuracy"][5] == "yes"
     summary = [c for c in cells if c[0] == "bench-full-jax-gpu.json"]

@@ -57,6 +57,7 @@ def test_histograms_show_ticks_on_every_panel_and_use_a_log_scale_only_over_a_de
         labels = [t for t in ax.get_xticklabels() if t.get_visible() and t.get_text()]
         assert labels, f"panel {ax.get_title()!r} shows no tick numbers"
         assert len(ax.get_xticks()) <= 7
+    assert (wide.get_ylabel(), narrow.get_ylabel(), bias.get_ylabel()) == ("count", "", "count")   # first column
 
 
 # --- what each figure shows: the numbers and labels a reader reads off it ---------------------
@@ -138,6 +139,9 @@ def test_confusion_prints_counts_colours_row_shares_and_labels_the_axes():
     assert [t.get_text() for t in ax.get_yticklabels()] == ["cat", "dog"]
     counts = plots.confusion(cm, ["cat", "dog"], normalize=False)
     np.testing.assert_array_equal(counts.axes[0].images[0].get_array(), cm)
+    assert ax.images[0].get_clim() == (0, 0.9)   # the scale ends at the largest share
+    guessing = plots.confusion(np.array([[4, 6], [6, 4]]), ["cat", "dog"])
+    assert guessing.axes[0].images[0].get_clim() == (0, 0.6)   # a poor model is not drawn pale
 
 
 def test_predictions_title_truth_prediction_and_probability_red_when_wrong():

@@ -132,10 +132,18 @@ class BenchmarksDirective(Directive):
 
 
 def _format(value: float | None, unit: str) -> str:
+    """A number as the results tables print it: accuracies in percent, one decimal for
+    percentage points, two for minutes, whole seconds; other units to four digits."""
     if value is None:
         return "—"
     if unit == "accuracy":
         return f"{100 * value:.2f} %"
+    if unit == "pp":
+        return f"{value:.1f} pp"
+    if unit in ("min", "minutes"):
+        return f"{value:.2f} min"
+    if unit == "s":
+        return f"{value:.0f} s"
     return f"{value:.4g}" + (f" {unit}" if unit else "")
 
 

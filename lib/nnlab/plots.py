@@ -154,12 +154,14 @@ def histograms(
     bins: int = 50,
     ncols: int = 4,
     xlabel: str = "value",
+    ylabel: str = "count",
     title: str | None = None,
     sharex: bool = False,
     logy: bool = False,
 ) -> plt.Figure:
     """One histogram panel per named array (weights, activations, errors…).
 
+    The panels of the first column carry ``ylabel``.
     ``bins`` is a count or the bin edges; ``logy`` draws counts on a log scale, so that
     rare values (a few large errors) stay visible next to a tall peak (added in lab 6) — in
     each panel whose counts span at least a decade (a narrower range reads better linear).
@@ -169,10 +171,12 @@ def histograms(
     ncols = min(ncols, n)
     nrows = int(np.ceil(n / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 2.5 * nrows), squeeze=False, sharex=sharex)
-    for ax, (name, values) in zip(axes.flat, arrays.items()):
+    for k, (ax, (name, values)) in enumerate(zip(axes.flat, arrays.items())):
         counts, _, _ = ax.hist(np.ravel(values), bins=bins, color=plt.cm.viridis(0.35))
         ax.set_title(name, fontsize=9)
         ax.set_xlabel(xlabel)
+        if k % ncols == 0:
+            ax.set_ylabel(ylabel)
         ax.xaxis.set_major_locator(MaxNLocator(5))
         ax.tick_params(axis="x", labelbottom=True, labelsize=8)
         nonzero = counts[counts > 0]
@@ -346,14 +350,15 @@ def confusion(
     """A confusion matrix: rows are true classes, columns predicted ones, each cell annotated.
 
     Introduced in lab 5b (Inside a CNN). ``normalize`` colours each row by its share (the
-    per-class recall sits on the diagonal) and prints the counts.
+    per-class recall sits on the diagonal) and prints the counts. The colour scale ends at the
+    largest share, so a model that spreads its answers (largest share 0.4) is not drawn pale.
     """
     cm = np.asarray(cm)
     shares = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1) if normalize else cm
     n = len(class_names)
     fig, ax = plt.subplots(figsize=(0.55 * n + 2.6, 0.5 * n + 1.8))
-    image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1 if normalize else None)
-    top = shares.max() if shares.size else 1
+    top = shares.max() if shares.size and shares.max() > 0 else 1
+    image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=top)
     for (i, j), count in np.ndenumerate(cm):
         ax.text(j, i, str(int(count)), ha="center", va="center", fontsize=7,
                 color="white" if shares[i, j] > 0.6 * top else "black")
