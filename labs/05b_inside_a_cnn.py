@@ -26,6 +26,7 @@
 import time
 
 import keras
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from IPython.display import display
@@ -58,7 +59,6 @@ DROPOUT_GRID = profile.pick(smoke=[0.5], quick=[0.5], full=[0.25, 0.5])
 data = load_splits("cifar10", n_train=N_TRAIN, n_test=N_TEST)
 names = data.class_names
 print(data.summary())
-print("source:", data.source)
 
 # %% [markdown]
 # ## The network
@@ -106,16 +106,45 @@ fig = plots.learning_curves({"base": base}, title="Report 003's CIFAR-10 CNN, no
 # $\pm\sqrt{6/(\text{fan}_{in}+\text{fan}_{out})}$ — and sets every bias to zero. After training
 # the kernels move towards bell shapes with long tails (a few large weights carry strong
 # features), though not all at the same pace: after a short run some layers — often the first
-# conv layer and the last dense ones — are still close to their flat start. The biases have
+# conv layer and the last dense ones — are still close to their flat start. The first figure
+# draws each layer's kernel before (grey) and after training (blue) over the same bins. The
+# biases, too few per layer for a histogram, are drawn one dot each in the second: they have
 # moved away from zero, mostly by small amounts.
 
 # %%
 fresh = build(BASE)
 before = cnn_tools.weights_by_layer(fresh)
 after = cnn_tools.weights_by_layer(model)
-fig = plots.histograms({f"{k} (initial)": v for k, v in before.items() if "kernel" in k and "output" not in k},
-                       ncols=4, title="Kernels before training (Glorot uniform)")
-fig = plots.histograms(after, ncols=4, title="Kernels and biases after training")
+layer_names = [k.removesuffix(" kernel") for k in after if k.endswith(" kernel")]
+fig, axes = plt.subplots(2, int(np.ceil(len(layer_names) / 2)), figsize=(10, 5.4), squeeze=False)
+for ax, layer in zip(axes.flat, layer_names):
+    w0, w1 = np.ravel(before[f"{layer} kernel"]), np.ravel(after[f"{layer} kernel"])
+    edges = np.linspace(min(w0.min(), w1.min()), max(w0.max(), w1.max()), 41)   # one set of bins for both
+    ax.hist(w0, bins=edges, color="0.6", alpha=0.6, label="before training (Glorot uniform)")
+    ax.hist(w1, bins=edges, histtype="step", lw=1.5, color=plots.run_colors(1)[0], label="after training")
+    ax.set_title(f"{layer} kernel ({w0.size:,} weights)", fontsize=9)
+    ax.set_xlabel("weight")
+    ax.set_ylabel("count")
+    ax.xaxis.set_major_locator(plt.MaxNLocator(5))
+for ax in list(axes.flat)[len(layer_names):]:
+    ax.axis("off")
+fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2)
+fig.suptitle("Kernels before and after training, layer by layer")
+fig.tight_layout()
+
+bias_names = [k for k in after if k.endswith(" bias")]
+fig, ax = plt.subplots(figsize=(8, 0.45 * len(bias_names) + 1.2))
+jitter = np.random.default_rng(0)
+for row, name in enumerate(bias_names):
+    b = np.ravel(after[name])
+    ax.scatter(b, row + jitter.uniform(-0.18, 0.18, b.size), s=12, alpha=0.7, color=plots.run_colors(1)[0])
+ax.axvline(0, color="0.5", lw=1, ls=":")
+ax.set_yticks(range(len(bias_names)), [f"{name.removesuffix(' bias')} ({after[name].size})" for name in bias_names])
+ax.invert_yaxis()
+ax.grid(axis="y", visible=False)
+ax.set_xlabel("bias after training (every one was 0 before)")
+ax.set_title("Biases after training: one dot per bias (layer, and how many biases it has)")
+fig.tight_layout()
 
 
 def glorot_limit(w: np.ndarray) -> float:
@@ -143,8 +172,30 @@ claims.check("This lab", "Before training every kernel lies within the Glorot li
 convs = cnn_tools.conv_layers(model)
 k0 = keras.ops.convert_to_numpy(convs[0].kernel)
 k1 = keras.ops.convert_to_numpy(convs[1].kernel)
-fig = plots.filters(k0, title=f"The {k0.shape[-1]} filters of {convs[0].name} (3×3, RGB)")
-fig = plots.filters(k1, title=f"{convs[1].name}: first 8 filters × first 8 input maps")
+
+
+def readable(fig, fontsize: float = 9, ncols: int | None = None):
+    """Larger panel labels for a grid of small panels, optionally re-wrapped into rows of ``ncols``.
+
+    (`plots.filters` and `plots.feature_maps` label their panels at 6–7 pt, which shrinks to a
+    few pixels when a wide figure is scaled to the page's width.)
+    """
+    panels = fig.axes
+    if ncols is not None and len(panels) > ncols:
+        grid = fig.add_gridspec(int(np.ceil(len(panels) / ncols)), ncols)
+        for i, ax in enumerate(panels):
+            ax.set_subplotspec(grid[i // ncols, i % ncols])
+        width, height = fig.get_size_inches()
+        fig.set_size_inches(width * ncols / len(panels) + 0.3, height + (grid.nrows - 1) * (height - 0.6))
+    for ax in panels:
+        for text in (ax.title, ax.xaxis.label, ax.yaxis.label):
+            text.set_fontsize(fontsize)
+    fig.tight_layout()
+    return fig
+
+
+fig = readable(plots.filters(k0, title=f"The {k0.shape[-1]} filters of {convs[0].name} (3×3, RGB)"), 10, ncols=8)
+fig = readable(plots.filters(k1, title=f"{convs[1].name}: first 8 filters × first 8 input maps"))
 
 # %% [markdown]
 # ## Feature maps of every conv layer
@@ -165,8 +216,9 @@ pred = probs.argmax(axis=1)
 horses = np.flatnonzero((data.y_test == names.index("horse")) & (pred == data.y_test))
 chosen = int(horses[0]) if len(horses) else 0
 maps = cnn_tools.feature_maps(model, data.x_test[chosen])
-fig = plots.feature_maps(maps, data.x_test[chosen], max_channels=12,
-                         title=f"Feature maps for test image {chosen} ({names[data.y_test[chosen]]}), after ReLU")
+fig = readable(plots.feature_maps(maps, data.x_test[chosen], max_channels=8,
+                                  title=f"Feature maps for test image {chosen} ({names[data.y_test[chosen]]}), "
+                                        "after ReLU: the first 8 channels of each layer"))
 
 expected_shapes, field = {}, {}
 side, reach, step = data.input_shape[0], 1, 1   # reach: the input pixels one unit sees; step: input pixels per map pixel
@@ -312,16 +364,22 @@ print(f"λ whose drop is closest to Report 003's (71.20 % → 48.77 %, −{100 *
       f"({acc_by_l2[0.0]:.4f} → {acc_by_l2[near_report]:.4f})")
 print("best λ here: " + (f"{best_lam:g} — L2 helps, {acc_by_l2[best_lam]:.4f} vs {acc_by_l2[0.0]:.4f} without"
                          if best_lam > 0 else f"none — no strength beats training without L2 ({acc_by_l2[0.0]:.4f})"))
+by_lam = l2_table.set_index("λ")
+print(f"λ = 1e-3 against no L2: training images {by_lam.loc[0.0, 'train accuracy']:.4f} → "
+      f"{by_lam.loc[1e-3, 'train accuracy']:.4f} "
+      f"({100 * (by_lam.loc[1e-3, 'train accuracy'] - by_lam.loc[0.0, 'train accuracy']):+.1f} points), "
+      f"train − test gap {by_lam.loc[0.0, 'gap (train − test)']:.4f} → {by_lam.loc[1e-3, 'gap (train − test)']:.4f}")
 
 # %% [markdown]
 # The weights shrink steadily as $\lambda$ grows (the kernel RMS column), and the table shows two
-# regimes. A small penalty ($\lambda \le 10^{-3}$) trades training accuracy (a few points at
-# $10^{-3}$) for a smaller train–test gap; whether that buys test accuracy depends on how much
-# the unregularized network overfits — little in a short run on a subset, more in the full 15 epochs (the line
-# above says which λ won on this page). Larger strengths move towards the second regime, where
-# the penalty dominates the loss: it is summed over all 98,000-odd weights, while the
-# cross-entropy is an average over the batch. At $\lambda = 10^{-2}$ — the value Keras's own `l2()` uses when none is given, and so a
-# likely choice of the report — the weights are driven towards zero faster than the data can
+# regimes. A small penalty ($\lambda \le 10^{-3}$) trades training accuracy for a smaller
+# train–test gap (the last line above says how much of each at $10^{-3}$ on this page); whether
+# that buys test accuracy depends on how much the unregularized network overfits — little in a
+# short run on a subset, more in the full 15 epochs (the line before it says which λ won).
+# Larger strengths move towards the second regime, where the penalty dominates the loss: it is
+# summed over all 98,000-odd weights, while the cross-entropy is an average over the batch. At
+# $\lambda = 10^{-2}$ — the value Keras's own `l2()` uses when none is given, and so a likely
+# choice of the report — the weights are driven towards zero faster than the data can
 # pull them apart, and the accuracy falls far below the unregularized one, as the report found.
 # Shrinking weights does close the train–test gap, but by pulling the training accuracy *down*,
 # not the test accuracy up.
@@ -364,15 +422,14 @@ variants = {"none": base, "L2 λ=1e-3": reg.runs["l2=0.001"], "L2 λ=1e-2": reg.
             **{f"dropout {d:g}": reg.runs[f"dropout={d:g}"] for d in DROPOUT_GRID},
             "batch norm": reg.runs["batch_norm=True"], "augmentation": aug_run}
 summary = pd.DataFrame({
-    "test accuracy": {k: r.extra["test_accuracy"] for k, r in variants.items()},
-    "train accuracy, epoch average": {k: r.final("accuracy") for k, r in variants.items()},
-    "train accuracy after training": {k: r.extra["train_accuracy"] for k, r in variants.items()},
-    "best val accuracy": {k: r.best("val_accuracy") for k, r in variants.items()},
-    "seconds": {k: r.seconds for k, r in variants.items()},
-}).round(4)
-summary["gap (train after training − test)"] = (summary["train accuracy after training"]
-                                                - summary["test accuracy"]).round(4)
-display(summary)
+    "test": {k: r.extra["test_accuracy"] for k, r in variants.items()},
+    "train, rescored": {k: r.extra["train_accuracy"] for k, r in variants.items()},
+    "gap": {k: r.extra["train_accuracy"] - r.extra["test_accuracy"] for k, r in variants.items()},
+    "train, epoch avg.": {k: r.final("accuracy") for k, r in variants.items()},
+    "best val.": {k: r.best("val_accuracy") for k, r in variants.items()},
+    "s": {k: r.seconds for k, r in variants.items()},
+})
+display(summary.style.format("{:.4f}").format("{:.1f}", subset=["s"]))
 fig = plots.bar_compare({k: r.extra["test_accuracy"] for k, r in variants.items()}, ylabel="test accuracy",
                         title="Regularizers on Report 003's CIFAR-10 CNN", reference=0.712,
                         reference_label="Report 003 (no regularization)")
@@ -380,6 +437,11 @@ fig = plots.learning_curves({k: variants[k] for k in ("none", "dropout 0.5", "ba
                             title="Which regularizers close the gap")
 
 # %% [markdown]
+# In the table, *test* is the test accuracy; *train, rescored* the accuracy on the training
+# images scored once more after training; *gap* the second minus the first; *train, epoch avg.*
+# the training accuracy Keras logged over the last epoch; *best val.* the best validation
+# accuracy of any epoch; and *s* the training time in seconds.
+#
 # The gap is measured with the training images scored once more after training, as the test
 # images are: the epoch average that Keras logs is taken while dropout is switched on (and,
 # with augmentation, on altered images), so it understates what the network has learnt and can
@@ -472,9 +534,16 @@ claims.check("This lab", "L2 shrinks the weights: the kernels' RMS falls as λ g
 claims.check("This lab", "Dropout 0.5 narrows the gap between training accuracy (scored after training) and "
              "test accuracy", holds=gap["dropout 0.5"] < gap["none"],
              evidence=f"gap {gap['dropout 0.5']:.3f} with dropout vs {gap['none']:.3f} without", kind="accuracy")
+aug_gain = acc["augmentation"] - acc["none"]
+# a difference smaller than one binomial standard error of a test accuracy, sqrt(p(1-p)/n), or than one
+# point, is not told apart from the luck of the draw: such a run leaves the claim untested
+noise = max(0.01, float(np.sqrt(acc["none"] * (1 - acc["none"]) / len(data.y_test))))
 claims.check("This lab", "Data augmentation (flips, shifts) raises the test accuracy",
-             holds=acc["augmentation"] > acc["none"], evidence=f"{acc['augmentation']:.4f} vs {acc['none']:.4f}",
-             kind="accuracy")
+             holds=None if abs(aug_gain) <= noise else aug_gain > 0, kind="accuracy",
+             evidence=f"{acc['augmentation']:.4f} vs {acc['none']:.4f} without: {100 * aug_gain:+.2f} points"
+                      + (f", within noise (the margin: {100 * noise:.1f} points, the larger of 1 point and one "
+                         f"standard error of an accuracy on {len(data.y_test):,} test images)"
+                         if abs(aug_gain) <= noise else f", beyond the noise margin of {100 * noise:.1f} points"))
 train_acc = {k: variants[k].final("accuracy") for k in variants}
 claims.check("This lab", "Batch normalization speeds up training: higher training accuracy after the same epochs",
              holds=train_acc["batch norm"] > train_acc["none"] + 0.05,
@@ -486,7 +555,6 @@ results.record(LAB, "Same CNN with L2 λ=1e-2 on every layer, test accuracy", ac
 best_reg = max((k for k in variants if k != "none"), key=lambda k: acc[k])
 results.record(LAB, f"Same CNN, best single regularizer ({best_reg}), test accuracy", acc[best_reg], unit="accuracy",
                report_best=0.6795, report="Report 003 (tuned L2)")
-print(f"lab time: {time.perf_counter() - lab_start:.0f} s")
 
 # %% [markdown]
 # ## What the reports claimed, and what we found
@@ -499,5 +567,8 @@ print(f"lab time: {time.perf_counter() - lab_start:.0f} s")
 # with the full data only.
 
 # %%
+n_cached = sum(run.cached for run in reg.runs.values())
+print(f"This page's code ran in {time.perf_counter() - lab_start:.0f} s ({profile.name} profile"
+      + (f"; {n_cached} of its {len(reg.runs)} training runs were loaded from the cache)." if n_cached else ")."))
 claims.show()
 claims.assert_all()
