@@ -107,11 +107,6 @@ table = pd.DataFrame({"N": check["N"], "epsilon": check["epsilon"],
                       "max |numeric - backprop|": check["max_abs_error"], "relative error": check["rel_error"]})
 display(table.style.format({"N": "{:.0e}", "epsilon": "{:.0e}", "max |numeric - backprop|": "{:.2e}",
                             "relative error": "{:.2e}"}))
-fig, ax = plt.subplots(figsize=(5.5, 3.4))
-ax.loglog(check["N"], check["max_abs_error"], "o-", label="NumPy MLP, layer 2")
-ax.set_xlabel("N  (ε = 1/N)")
-ax.set_ylabel("max |finite difference − backprop|")
-ax.set_title("Gradient check: error vs N");
 
 # %% [markdown]
 # Up to $N = 10^4$ the error falls by about a factor 100 per decade of $N$ — the
@@ -119,7 +114,7 @@ ax.set_title("Gradient check: error vs N");
 # still smaller steps it climbs again as rounding takes over. The same check works for any
 # Keras model: `nnlab.gradcheck.keras_gradcheck` takes the analytic gradient from the
 # backend's automatic differentiation and the numeric one by nudging a Keras variable. We
-# clone a small Keras MLP into float64 first.
+# clone a small Keras MLP into float64 first, and plot both checks together.
 
 # %%
 set_seed(0)
@@ -127,9 +122,14 @@ keras_model = float64_clone(models.mlp((784,), hidden=(32,), activation="tanh", 
 keras_loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, dtype="float64")
 keras_check = keras_gradcheck(keras_model, x_train[:64].astype("float64"), y_train[:64], keras_loss,
                               n_params=10, epsilons=epsilons, layer_index=1)
+fig, ax = plt.subplots(figsize=(5.5, 3.4))
+ax.loglog(check["N"], check["max_abs_error"], "o-", label="NumPy MLP, layer 2")
 ax.loglog(keras_check["N"], keras_check["max_abs_error"], "s--", label="Keras MLP, layer 2")
+ax.set_xlabel("N  (ε = 1/N)")
+ax.set_ylabel("max |finite difference − backprop|")
+ax.set_title("Gradient check: error vs N")
 ax.legend()
-fig
+fig.tight_layout()
 
 # %%
 errors = check["max_abs_error"]   # one per ε = 1, 0.1, …, 1e-8
@@ -297,14 +297,26 @@ claims.check("nnlab", "Random initializations break the symmetry", holds=min(gap
 DIM = 256
 linear = repeated_matmul_norms(100, DIM, sigmas=(0.01, 0.05, 1 / np.sqrt(DIM), 0.1, 1.0), seed=0)
 relu = repeated_matmul_norms(100, DIM, sigmas=(1 / np.sqrt(DIM), np.sqrt(2 / DIM)), seed=0, activation="relu")
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+
+
+def decade_ticks(ax, most: int = 8) -> None:
+    """Ticks at round powers of ten on a log axis: every decade, or every 2, 5, 10, 20, … decades."""
+    lo, hi = np.log10(ax.get_ylim())
+    step = next(s for s in (1, 2, 5, 10, 20, 50, 100) if (hi - lo) / s <= most)
+    ax.set_yticks(10.0 ** (step * np.arange(np.ceil(lo / step), np.floor(hi / step) + 1)))
+    ax.yaxis.set_minor_locator(plt.NullLocator())
+
+
+# each panel has its own y range: on the left's 200 decades the ReLU chain's 16 would look flat
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
 for ax, runs, title in ((axes[0], linear, "x ← W x"), (axes[1], relu, "x ← relu(W x)")):
     for sigma, norms in runs.items():
         ax.semilogy(np.clip(norms, 1e-300, 1e300), label=f"σ = {sigma:.3g} (σ√n = {sigma * np.sqrt(DIM):.2f})")
+    decade_ticks(ax)
     ax.set_xlabel("layer")
+    ax.set_ylabel("‖x‖ (starts at 1)")
     ax.set_title(title)
     ax.legend()
-axes[0].set_ylabel("‖x‖ (starts at 1)")
 fig.tight_layout()
 
 # %%
