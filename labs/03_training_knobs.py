@@ -111,7 +111,10 @@ def relabel(result, name_of):
 
 
 def summary(result):
-    return result.table[["params", "epochs", "best val_accuracy", "final val_accuracy", "seconds"]]
+    """The sweep's table for display (parameter counts with thousands separators)."""
+    table = result.table[["params", "epochs", "best val_accuracy", "final val_accuracy", "seconds"]].copy()
+    table["params"] = table["params"].map("{:,}".format)
+    return table
 
 
 def best_acc(result, label):
@@ -219,11 +222,24 @@ def validation_noise_pp(accuracy: float) -> float:
 
 
 l1_acc, l2_acc = best_acc(reg, EQUAL_STRENGTH_L1), best_acc(reg, "kernel_l2 = 0.0001")
+# Each run trains once, from one seed, so the noise we can estimate is the validation sample's: a lead counts
+# only beyond two standard errors of the difference of the two accuracies. Within that, the lab cannot tell
+# who is ahead: untested here (in the full profile, with 6,000 validation images, that is a lead under
+# about 0.5 pp).
+l2_lead = 100 * (l2_acc - l1_acc)
+lead_needed = 2 * np.hypot(validation_noise_pp(l1_acc), validation_noise_pp(l2_acc))
+if l2_lead >= 2:
+    l2_ahead = False              # ahead, but by more than "slightly"
+elif abs(l2_lead) <= lead_needed:
+    l2_ahead = None               # within the noise: untested here
+else:
+    l2_ahead = l2_lead > 0
 claims.check(
     "Report 000", "L1 and L2 on the weights give similar accuracy, L2 slightly ahead (here at equal strength, "
-    "λ = 1e-4: L2 ahead by less than 2 points)", holds=0 < l2_acc - l1_acc < 0.02,
-    evidence=f"L2 {l2_acc:.4f}, L1 {l1_acc:.4f}: L2 {100 * (l2_acc - l1_acc):+.2f} pp "
-             f"(validation noise ±{validation_noise_pp(ref):.1f} pp)",
+    "λ = 1e-4: L2 ahead by more than the validation noise but by less than 2 points)", holds=l2_ahead,
+    evidence=f"L2 {l2_acc:.4f}, L1 {l1_acc:.4f}: L2 {l2_lead:+.2f} pp; a lead counts if over {lead_needed:.1f} pp "
+             f"(two standard errors of the difference on {len(mnist.y_val):,} validation images; one training "
+             "seed, so seed-to-seed variation is not included)",
     kind="accuracy",
 )
 
@@ -391,9 +407,9 @@ per_sample = {name: keras.ops.convert_to_numpy(knobs.OneHotLoss(knobs.LOSSES[nam
 gap_kl = np.abs(per_sample["kl"] - per_sample["cce"]).max()
 gap_poisson = np.abs(per_sample["poisson"] - (1 + per_sample["cce"]) / 10).max()
 claims.check(
-    "this lab", "KL divergence is a different loss from cross-entropy",
-    holds=gap_kl > 1e-3,
-    evidence=f"on one-hot targets max |KL − CCE| = {gap_kl:.1e} over 4,096 predictions", expected=False,
+    "this lab", "on one-hot targets KL divergence equals cross-entropy (up to float32 rounding)",
+    holds=gap_kl < 1e-4,
+    evidence=f"max |KL − CCE| = {gap_kl:.1e} over 4,096 predictions",
 )
 claims.check(
     "this lab", "on softmax outputs Poisson = (1 + CCE)/10: cross-entropy with a 10× smaller gradient",
@@ -407,6 +423,20 @@ loss = relabel(sweep(
 ), lambda c: f"{c['loss']} · {c['optimizer']}")
 display(summary(loss))
 fig = plot(loss, "MNIST: three losses, each with SGD and with Adam (the losses have different scales)")
+# KL's curves are cross-entropy's, exactly: draw cross-entropy wide and pale, KL thin with open circles on top
+for ax in fig.axes:
+    run_label = None
+    for line in ax.get_lines():   # each run's training line (labelled), then its validation line
+        if not line.get_label().startswith("_"):
+            run_label = line.get_label()
+        if run_label.startswith("sparse_cce"):
+            line.set(linewidth=5, alpha=0.35)
+        elif run_label.startswith("kl"):
+            line.set(linewidth=1, marker="o", markersize=6, markerfacecolor="none")
+legend = fig.axes[-1].get_legend()
+fig.axes[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0,
+                    title=legend.get_title().get_text() + "\nKL (circles) lies on\nsparse_cce (wide, pale)")
+fig.tight_layout()
 
 # %%
 with_sgd = {k: best_acc(loss, f"{k} · sgd") for k in ("sparse_cce", "poisson", "kl")}
@@ -612,7 +642,8 @@ for data in (mnist, fashion):
         data, name=f"budget-mlp-{data.name}", budget=BUDGET, max_trials=TRIALS, epochs=TRIAL_EPOCHS,
         batch_size=100, depths=(1, 2, 3), dropouts=(0.1, 0.2, 0.3, 0.4, 0.5),
     )
-    display(found[data.name].trials.drop(columns=["status"]))
+    trials = found[data.name].trials.drop(columns=["status"]).set_index("trial")   # best first
+    display(trials.assign(params=trials["params"].map("{:,}".format)))
 
 # %%
 REFERENCE_VAL = {"mnist": (0.9767, "Report 001 (validation)"), "fashion_mnist": (0.869, "Report 002 (validation)")}
@@ -624,7 +655,12 @@ for name, result in found.items():
     fig = plots.bar_compare(bars, ylabel="best validation accuracy of the trial", reference=ref,
                             reference_label=ref_label, fmt="{:.4f}",
                             title=f"{name}: KerasTuner trials ({TRIAL_EPOCHS} epoch{'s' * (TRIAL_EPOCHS > 1)} each)")
-    fig.axes[0].set_xlim(min(min(bars.values()), ref) - 0.02, 1.0)
+    ax = fig.axes[0]   # the bars start at 0, so their lengths compare; the values sit at the bars' left
+    ax.set_xlim(0, 1.0)  # ends, clear of the reference line near their right ends
+    for text in ax.texts:
+        if text.get_position()[0] > 0.3:
+            text.set_x(0.0)
+            text.set_color("white")
 
 claims.check(
     "This lab", f"the search keeps every candidate inside Report 001's budget: {BUDGET}",
@@ -672,8 +708,8 @@ for name, (run, test, pool) in final.items():
     results.record(LAB, title, test, unit="accuracy", report_best=report_best, report=report, goal=goal,
                    seconds=run.seconds)
     rows.append({"data": name, "model": f"{len(run.config['hidden'])} × {run.config['hidden'][0]}, "
-                 f"dropout {run.config['dropout']:g}", "parameters": run.params,
-                 "train images": len(pool.x_train), "epochs": run.epochs, "test accuracy": round(test, 4),
+                 f"dropout {run.config['dropout']:g}", "parameters": f"{run.params:,}",
+                 "train images": f"{len(pool.x_train):,}", "epochs": run.epochs, "test accuracy": round(test, 4),
                  "report": f"{report_best} ({report})", "goal (full profile)": goal})
 display(pd.DataFrame(rows).set_index("data"))
 
@@ -710,8 +746,9 @@ claims.check(
 #   as Report 004 describes; milder settings land close together in the full profile (in a
 #   short run dropout 0.5 can still trail by about a point). Past a few hundred units,
 #   quadrupling the width buys little (Report 000 found nothing beyond 300), and mild L1 or L2
-#   penalties change the accuracy by less than a point; at equal strength L1 costs a little
-#   more than L2, as Report 000 found.
+#   penalties change the accuracy by less than a point. Whether, at equal strength, L1 costs a
+#   little more than L2, as Report 000 found, is for the claims table to say: the gap is small,
+#   and where it is within the validation noise the row reads "untested here".
 # - **Early stopping** ends a run at most `patience` epochs after its best validation loss and
 #   keeps that epoch's weights.
 # - **Model size.** Report 002's small MLP trailed its medium one by ten points even with
