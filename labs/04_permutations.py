@@ -175,7 +175,7 @@ display(pd.DataFrame([{"data set": name, "model": model_kind, "pixels": conditio
 
 # %% [markdown]
 # A spread of 0.00 means that the seeds happened to get the same number of test images
-# right (the line under the table lists each seed's accuracy), not that they trained the
+# right (the second table lists each seed's accuracy), not that they trained the
 # same network. The learning curves of the first seed show where the two models part ways:
 # the MLP's solid (training) and dashed (validation) curves on permuted images follow its
 # curves on the original images, while the CNN on permuted images stays below its
