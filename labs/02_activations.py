@@ -365,11 +365,6 @@ display(output_table.style.format({"validation accuracy": "{:.3f}", "final train
 output_acc = output_table["validation accuracy"].astype(float)
 fig = plots.bar_compare(output_acc.to_dict(), ylabel="validation accuracy", title="Output activation + loss on MNIST",
                         reference=output_acc["softmax + CCE"], reference_label="softmax + CCE")
-ax = fig.axes[0]
-for text in ax.texts:  # values at the bars' left ends, clear of the reference line near the bars' right ends
-    if text.get_position()[0] > 0.3 * ax.get_xlim()[1]:
-        text.set_x(0.0)
-        text.set_color("white")
 
 # %% [markdown]
 # Read the table column by column:

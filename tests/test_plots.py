@@ -46,6 +46,22 @@ def test_the_reference_legend_of_a_bar_chart_covers_no_bar():
     assert legend.x1 <= fig.bbox.x1 + 1
 
 
+def test_bar_values_never_cross_the_reference_line():
+    values = {"softmax": 0.922, "softplus": 0.919, "tiny": 0.05}
+    fig = plots.bar_compare(values, ylabel="accuracy", reference=0.922, reference_label="softmax", xmax=1.0)
+    ax = fig.axes[0]
+    assert ax.get_xlim() == (0, 1.0)
+    fig.canvas.draw()
+    line = _bbox(fig, ax.get_lines()[0])
+    labels = {t.get_text().strip(): t for t in ax.texts}
+    for name in ("0.922", "0.919"):   # long bars: the value sits inside, at the base, in white
+        assert labels[name].get_position()[0] == 0 and labels[name].get_color() == "white"
+        assert not _bbox(fig, labels[name]).overlaps(line)
+    assert labels["0.050"].get_position()[0] == 0.05 and labels["0.050"].get_color() == "black"
+    plain = plots.bar_compare(values, ylabel="accuracy")   # no reference: every value after its bar
+    assert [t.get_position()[0] for t in plain.axes[0].texts] == [0.922, 0.919, 0.05]
+
+
 def test_histograms_show_ticks_on_every_panel_and_use_a_log_scale_only_over_a_decade():
     rng = np.random.default_rng(0)
     arrays = {"wide": rng.normal(size=20_000), "narrow": rng.uniform(0, 1, 20_000), "bias": rng.normal(0, 0.02, 32)}

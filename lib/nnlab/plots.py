@@ -98,18 +98,30 @@ def bar_compare(
     reference: float | None = None,
     reference_label: str = "report",
     fmt: str = "{:.3f}",
+    xmax: float | None = None,
 ) -> plt.Figure:
-    """Horizontal bars for one number per variant, labelled, with an optional reference line."""
+    """Horizontal bars for one number per variant, labelled, with an optional reference line.
+
+    The bars start at 0, so their lengths compare (``xmax`` fixes the axis's right end, e.g.
+    1 for accuracies). With a reference line, which runs near the ends of the bars, the value
+    of every long bar is written inside it at its base, in white, so line and number never
+    cross; short bars keep theirs after the bar.
+    """
     legend_width = min(3.0, 0.8 + 0.075 * len(reference_label)) if reference is not None else 0.0
     fig, ax = plt.subplots(figsize=(7 + legend_width, 0.45 * len(values) + 1.2))
     names = list(values)
     nums = [values[n] for n in names]
     ax.barh(names, nums, color=plt.cm.viridis(0.45))
-    for y, v in enumerate(nums):
-        ax.text(v, y, " " + fmt.format(v), va="center", fontsize=8)
     if reference is not None:
         ax.axvline(reference, color="crimson", ls=":", label=reference_label)
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)   # clear of bars and labels
+    if xmax is not None:
+        ax.set_xlim(0, xmax)
+    right = ax.get_xlim()[1]
+    for y, v in enumerate(nums):
+        inside = reference is not None and v > 0.3 * right
+        ax.text(0 if inside else v, y, " " + fmt.format(v), va="center", fontsize=8,
+                color="white" if inside else "black")
     ax.invert_yaxis()
     ax.set_xlabel(ylabel)
     ax.grid(axis="y", visible=False)
