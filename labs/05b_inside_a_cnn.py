@@ -172,30 +172,8 @@ claims.check("This lab", "Before training every kernel lies within the Glorot li
 convs = cnn_tools.conv_layers(model)
 k0 = keras.ops.convert_to_numpy(convs[0].kernel)
 k1 = keras.ops.convert_to_numpy(convs[1].kernel)
-
-
-def readable(fig, fontsize: float = 9, ncols: int | None = None):
-    """Larger panel labels for a grid of small panels, optionally re-wrapped into rows of ``ncols``.
-
-    (`plots.filters` and `plots.feature_maps` label their panels at 6–7 pt, which shrinks to a
-    few pixels when a wide figure is scaled to the page's width.)
-    """
-    panels = fig.axes
-    if ncols is not None and len(panels) > ncols:
-        grid = fig.add_gridspec(int(np.ceil(len(panels) / ncols)), ncols)
-        for i, ax in enumerate(panels):
-            ax.set_subplotspec(grid[i // ncols, i % ncols])
-        width, height = fig.get_size_inches()
-        fig.set_size_inches(width * ncols / len(panels) + 0.3, height + (grid.nrows - 1) * (height - 0.6))
-    for ax in panels:
-        for text in (ax.title, ax.xaxis.label, ax.yaxis.label):
-            text.set_fontsize(fontsize)
-    fig.tight_layout()
-    return fig
-
-
-fig = readable(plots.filters(k0, title=f"The {k0.shape[-1]} filters of {convs[0].name} (3×3, RGB)"), 10, ncols=8)
-fig = readable(plots.filters(k1, title=f"{convs[1].name}: first 8 filters × first 8 input maps"))
+fig = plots.filters(k0, ncols=8, title=f"The {k0.shape[-1]} filters of {convs[0].name} (3×3, RGB)")
+fig = plots.filters(k1, title=f"{convs[1].name}: first 8 filters × first 8 input maps")
 
 # %% [markdown]
 # ## Feature maps of every conv layer
@@ -216,9 +194,9 @@ pred = probs.argmax(axis=1)
 horses = np.flatnonzero((data.y_test == names.index("horse")) & (pred == data.y_test))
 chosen = int(horses[0]) if len(horses) else 0
 maps = cnn_tools.feature_maps(model, data.x_test[chosen])
-fig = readable(plots.feature_maps(maps, data.x_test[chosen], max_channels=8,
-                                  title=f"Feature maps for test image {chosen} ({names[data.y_test[chosen]]}), "
-                                        "after ReLU: the first 8 channels of each layer"))
+fig = plots.feature_maps(maps, data.x_test[chosen], max_channels=8,
+                         title=f"Feature maps for test image {chosen} ({names[data.y_test[chosen]]}), "
+                               "after ReLU: the first 8 channels of each layer")
 
 expected_shapes, field = {}, {}
 side, reach, step = data.input_shape[0], 1, 1   # reach: the input pixels one unit sees; step: input pixels per map pixel

@@ -171,3 +171,14 @@ def test_predictions_title_truth_prediction_and_probability_red_when_wrong():
     assert [matplotlib.colors.to_rgba(ax.title.get_color()) == red for ax in titled] == [False, True, True]
     assert not fig.axes[2].images                                  # index -1: an empty panel
     assert [t.get_text() for t in fig.axes[0].texts + fig.axes[2].texts] == ["first", "second"]
+
+
+def test_filter_and_feature_map_panels_are_labelled_legibly_and_filters_wrap_at_ncols():
+    kernel = np.random.default_rng(0).normal(size=(3, 3, 3, 16))
+    fig = plots.filters(kernel, ncols=8)
+    shown = [ax for ax in fig.axes if ax.images]
+    assert len(shown) == 16 and len(fig.axes) == 16   # two rows of 8
+    assert all(ax.title.get_fontsize() >= 9 for ax in shown)
+    maps = {"conv_0": np.random.default_rng(1).random((8, 8, 4))}
+    fm = plots.feature_maps(maps, np.zeros((8, 8, 3)), max_channels=4)
+    assert all(ax.title.get_fontsize() >= 9 for ax in fm.axes if ax.get_title())

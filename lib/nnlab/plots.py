@@ -385,19 +385,25 @@ def confusion(
     return fig
 
 
-def filters(kernel: np.ndarray, *, max_filters: int = 32, max_inputs: int = 8, title: str | None = None) -> plt.Figure:
+PANEL_LABEL_SIZE = 9
+"""Font size of the labels of small panels (filters, feature maps): at 6–7 pt they shrank to a
+few pixels once a wide figure was scaled to the page's width."""
+
+
+def filters(kernel: np.ndarray, *, max_filters: int = 32, max_inputs: int = 8, ncols: int = 16,
+            title: str | None = None) -> plt.Figure:
     """The filters of one conv layer, a kernel of shape ``(k, k, c_in, c_out)``.
 
     Introduced in lab 5b (Inside a CNN). With 3 input channels each filter is drawn as one RGB
-    image (rescaled to [0, 1] per filter; up to ``max_filters``); with 1 channel on a red–blue
-    scale (0 = white). Deeper layers get one row per filter (the first 8) and one column per
-    input channel (the first ``max_inputs``), on one shared red–blue scale.
+    image (rescaled to [0, 1] per filter; up to ``max_filters``, ``ncols`` to a row); with 1
+    channel on a red–blue scale (0 = white). Deeper layers get one row per filter (the first 8)
+    and one column per input channel (the first ``max_inputs``), on one shared red–blue scale.
     """
     kernel = np.asarray(kernel, dtype=float)
     k, _, c_in, c_out = kernel.shape
     if c_in in (1, 3):
         n = min(c_out, max_filters)
-        ncols = min(n, 16)
+        ncols = min(n, ncols)
         nrows = int(np.ceil(n / ncols))
         fig, axes = plt.subplots(nrows, ncols, figsize=(0.75 * ncols + 0.3, 0.75 * nrows + 0.6), squeeze=False)
         for i, ax in enumerate(axes.flat):
@@ -411,7 +417,7 @@ def filters(kernel: np.ndarray, *, max_filters: int = 32, max_inputs: int = 8, t
             else:
                 lim = np.abs(f).max() + 1e-12
                 ax.imshow(f[..., 0], cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
-            ax.set_title(str(i), fontsize=7)
+            ax.set_title(str(i), fontsize=PANEL_LABEL_SIZE)
     else:
         rows, cols = min(c_out, max_filters, 8), min(c_in, max_inputs)
         lim = np.abs(kernel[:, :, :cols, :rows]).max() + 1e-12
@@ -424,9 +430,9 @@ def filters(kernel: np.ndarray, *, max_filters: int = 32, max_inputs: int = 8, t
                 ax.set_yticks([])
                 ax.grid(False)
                 if i == rows - 1:
-                    ax.set_xlabel(f"in {j}", fontsize=7)
+                    ax.set_xlabel(f"in {j}", fontsize=PANEL_LABEL_SIZE)
                 if j == 0:
-                    ax.set_ylabel(f"filter {i}", fontsize=7)
+                    ax.set_ylabel(f"filter {i}", fontsize=PANEL_LABEL_SIZE)
     fig.suptitle(title or f"{c_out} filters of size {k}×{k} over {c_in} input channel(s)")
     fig.tight_layout()
     return fig
@@ -456,22 +462,22 @@ def feature_maps(
             img = np.asarray(image)
             axes[r, 0].imshow(img[..., 0] if img.ndim == 3 and img.shape[-1] == 1 else img, cmap="gray")
             if r == 0:
-                axes[r, 0].set_title("input", fontsize=7)
+                axes[r, 0].set_title("input", fontsize=PANEL_LABEL_SIZE)
             offset = 1
         for c in range(max_channels):
             ax = axes[r, c + offset]
             if c < fmap.shape[-1]:
                 ax.imshow(fmap[..., c], cmap="gray", interpolation="nearest")
-                ax.set_title(f"{c}", fontsize=6)
+                ax.set_title(f"{c}", fontsize=PANEL_LABEL_SIZE)
             ax.axis("off")
         if image is not None:
             axes[r, 0].set_xticks([])
             axes[r, 0].set_yticks([])
-            axes[r, 0].set_ylabel(f"{name}\n{fmap.shape[0]}×{fmap.shape[1]}×{fmap.shape[-1]}", fontsize=7)
+            axes[r, 0].set_ylabel(f"{name}\n{fmap.shape[0]}×{fmap.shape[1]}×{fmap.shape[-1]}", fontsize=PANEL_LABEL_SIZE)
             for side in axes[r, 0].spines.values():
                 side.set_visible(False)
         else:
-            axes[r, 0].set_title(f"{name} · 0", fontsize=6)
+            axes[r, 0].set_title(f"{name} · 0", fontsize=PANEL_LABEL_SIZE)
     fig.suptitle(title or "Feature maps, first channels of each conv layer (after ReLU)")
     fig.tight_layout()
     return fig
