@@ -165,10 +165,7 @@ def _on_doctree_resolved(app: Sphinx, doctree, docname: str) -> None:
 def _result_cells(r) -> list[str]:
     """lab, result, value, best report, goal, met? of one :class:`nnlab.results.Result`."""
     met = {None: "—", True: "yes", False: "no"}[r.meets_goal]
-    if r.report_best is None:   # a row with no report figure says why, or shows a dash
-        report = r.report or "—"
-    else:
-        report = _format(r.report_best, r.unit) + (f" ({r.report})" if r.report else "")
+    report = r.report_text(lambda v: _format(v, r.unit))
     return [r.lab, r.name, _format(r.value, r.unit), report, _format(r.goal, r.unit), met]
 
 

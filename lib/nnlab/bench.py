@@ -306,7 +306,7 @@ def to_markdown(rows: list[dict]) -> str:
     for row in rows:
         r = _result(row)
         met = {None: "—", True: "yes", False: "no"}[r.meets_goal]
-        best = (r.report or "—") if r.report_best is None else f"{r.report_best:.4g} ({r.report})"
+        best = r.report_text(lambda v: f"{v:.4g}")
         goal = "—" if r.goal is None else f"{r.goal:.4g}"
         seconds = lab_seconds_text(row)
         lines.append(f"| {r.lab} | {r.name} | {r.value:.4g} | {best} | {goal} | {met} | {r.profile} | "

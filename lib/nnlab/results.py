@@ -14,6 +14,7 @@ import os
 import platform
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -45,6 +46,13 @@ class Result:
     device: str
     date: str
     seconds: float | None = None
+
+    def report_text(self, number: Callable[[float], str]) -> str:
+        """The "report's best" cell of a results table: the figure (written by ``number``) and
+        its source; the source's words alone where it gave no figure; else a dash."""
+        if self.report_best is None:
+            return self.report or "—"
+        return number(self.report_best) + (f" ({self.report})" if self.report else "")
 
     @property
     def meets_goal(self) -> bool | None:
