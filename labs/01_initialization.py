@@ -298,21 +298,12 @@ DIM = 256
 linear = repeated_matmul_norms(100, DIM, sigmas=(0.01, 0.05, 1 / np.sqrt(DIM), 0.1, 1.0), seed=0)
 relu = repeated_matmul_norms(100, DIM, sigmas=(1 / np.sqrt(DIM), np.sqrt(2 / DIM)), seed=0, activation="relu")
 
-
-def decade_ticks(ax, most: int = 8) -> None:
-    """Ticks at round powers of ten on a log axis: every decade, or every 2, 5, 10, 20, … decades."""
-    lo, hi = np.log10(ax.get_ylim())
-    step = next(s for s in (1, 2, 5, 10, 20, 50, 100) if (hi - lo) / s <= most)
-    ax.set_yticks(10.0 ** (step * np.arange(np.ceil(lo / step), np.floor(hi / step) + 1)))
-    ax.yaxis.set_minor_locator(plt.NullLocator())
-
-
 # each panel has its own y range: on the left's 200 decades the ReLU chain's 16 would look flat
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
 for ax, runs, title in ((axes[0], linear, "x ← W x"), (axes[1], relu, "x ← relu(W x)")):
     for sigma, norms in runs.items():
         ax.semilogy(np.clip(norms, 1e-300, 1e300), label=f"σ = {sigma:.3g} (σ√n = {sigma * np.sqrt(DIM):.2f})")
-    decade_ticks(ax)
+    plots.log_ticks(ax)   # round powers of ten
     ax.set_xlabel("layer")
     ax.set_ylabel("‖x‖ (starts at 1)")
     ax.set_title(title)

@@ -30,7 +30,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from IPython.display import display
-from matplotlib.colors import same_color
 
 import nnlab
 from nnlab import cnn_tools, plots, results
@@ -174,26 +173,9 @@ def run_sweep(knob: str) -> tuple:
     summary["test accuracy"] = [round(run.extra["test_accuracy"], 4) for run in runs.values()]
     display(summary.rename(index=labels))
     fig = plots.learning_curves({labels[label]: run for label, run in runs.items()},
-                                title=f"Fashion-MNIST CNN: {KNOB_TITLES[knob]}")
-    return runs, recolor_run(fig, base_label, BASE_COLOR)
-
-
-def recolor_run(fig, label: str, color: str):
-    """Give one run of a learning-curve figure a fixed colour (curves and legend entry).
-
-    `plots.learning_curves` colours runs by their position, so without this the base network
-    would change colour from one sweep to the next.
-    """
-    for ax in fig.axes:
-        old = [line.get_color() for line in ax.get_lines() if line.get_label() == label]
-        for line in ax.get_lines():   # its training (labelled) and validation (dashed) curves
-            if old and same_color(line.get_color(), old[0]):
-                line.set_color(color)
-        if (legend := ax.get_legend()) is not None:
-            for handle, text in zip(legend.legend_handles, legend.get_texts()):
-                if text.get_text() == label:
-                    handle.set_color(color)
-    return fig
+                                title=f"Fashion-MNIST CNN: {KNOB_TITLES[knob]}",
+                                styles={base_label: {"color": BASE_COLOR}})   # the base: one colour in every sweep
+    return runs, fig
 
 
 anatomy: dict[str, keras.Model] = {}   # every variant of every knob, built (untrained) for the structural checks

@@ -135,9 +135,6 @@ for label, run in (("MLP", mlp_plain), ("MLP + shifts and flips", mlp_aug)):
     print(f"{label}: {run.params:,} parameters, test accuracy {run.extra['test_accuracy']:.4f} ({run.seconds:.0f} s)")
 fig = plots.learning_curves({"MLP": mlp_plain, "MLP + shifts/flips": mlp_aug}, title="MLP baselines on CIFAR-10",
                             logy=("loss",))   # log scale: an early validation-loss spike would flatten the rest
-for set_formatter in (fig.axes[0].yaxis.set_major_formatter, fig.axes[0].yaxis.set_minor_formatter):
-    # plain numbers, 1, 2, 3, 5, 10 …, rather than 2×10⁰
-    set_formatter(lambda v, _: f"{v:g}" if f"{v:e}"[0] in "1235" else "")
 
 # %% [markdown]
 # What to look for over the full profile's 100 epochs: an MLP without augmentation can

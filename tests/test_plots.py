@@ -35,6 +35,43 @@ def test_a_legend_of_long_run_names_leaves_the_panel_its_width():
     assert legend.x1 <= fig.bbox.x1 + 1            # and inside the figure
 
 
+def test_a_styled_run_keeps_its_look_on_both_curves_and_in_the_legend_and_the_others_share_the_palette():
+    history = {"loss": [1.0, 0.6, 0.5], "val_loss": [1.1, 0.8, 0.7]}
+    runs = {"a": history, "base": history, "b": history}
+    fig = plots.learning_curves(runs, metrics=("loss",), styles={"base": {"color": "black", "linewidth": 3}},
+                                legend_note="base: black")
+    ax = fig.axes[0]
+    lines = [line for line in ax.get_lines()]
+    colors = [matplotlib.colors.to_hex(line.get_color()) for line in lines]   # a, a-val, base, base-val, b, b-val
+    assert colors[2] == colors[3] == "#000000" and lines[2].get_linewidth() == lines[3].get_linewidth() == 3
+    assert [line.get_linestyle() for line in lines[2:4]] == ["-", "--"]      # train / validation still told apart
+    palette = [matplotlib.colors.to_hex(c) for c in plots.run_colors(2)]
+    assert [colors[0], colors[4]] == palette                                  # the base took no palette colour
+    legend = ax.get_legend()
+    handle = legend.legend_handles[[t.get_text() for t in legend.get_texts()].index("base")]
+    assert matplotlib.colors.to_hex(handle.get_color()) == "#000000"
+    assert legend.get_title().get_text().endswith("base: black")
+
+
+@pytest.mark.parametrize("limits, expected", [
+    ((0.35, 2.6), [0.5, 1, 2]),                      # under two decades: plain 1-2-3-5 numbers
+    ((1e-100, 1e100), [10.0 ** k for k in range(-100, 101, 50)]),   # 200 decades: every 50th power of ten
+    ((1e-3, 1e3), [10.0 ** k for k in range(-3, 4)]),
+])
+def test_log_ticks_are_round_numbers_within_the_limits_and_few(limits, expected):
+    fig, ax = plt.subplots()
+    ax.semilogy([0, 1], limits)
+    ax.set_ylim(limits)
+    plots.log_ticks(ax, most=8)
+    ticks = list(ax.get_yticks())
+    assert len(ticks) <= 8 and ax.get_ylim() == pytest.approx(limits)
+    assert all(t in ticks for t in expected) and all(limits[0] <= t <= limits[1] for t in ticks)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    if limits[1] / limits[0] < 100:
+        assert "1" in labels and "0.5" in labels   # plain numbers, not 5×10⁻¹
+    assert len(ax.yaxis.get_minor_locator().tick_values(*limits)) == 0
+
+
 def test_the_reference_legend_of_a_bar_chart_covers_no_bar():
     values = {"none": 0.51, "L2": 0.47, "dropout": 0.40, "batch norm": 0.55, "augmentation": 0.69}
     fig = plots.bar_compare(values, ylabel="test accuracy", reference=0.712,
@@ -60,6 +97,20 @@ def test_bar_values_never_cross_the_reference_line():
     assert labels["0.050"].get_position()[0] == 0.05 and labels["0.050"].get_color() == "black"
     plain = plots.bar_compare(values, ylabel="accuracy")   # no reference: every value after its bar
     assert [t.get_position()[0] for t in plain.axes[0].texts] == [0.922, 0.919, 0.05]
+
+
+def test_bar_values_stay_clear_of_a_reference_line_near_the_base():
+    values = {"zero": 0.113, "normal σ=1e-4": 0.902, "He": 0.937}
+    fig = plots.bar_compare(values, ylabel="accuracy", reference=0.04, reference_label="a line at 0.04", xmax=1.0)
+    ax = fig.axes[0]
+    line = _bbox(fig, ax.get_lines()[0])
+    labels = {t.get_text().strip(): t for t in ax.texts}
+    assert set(labels) == {"0.113", "0.902", "0.937"}
+    for name in ("0.902", "0.937"):   # inside the long bars, at their ends, since the line runs at the base
+        assert labels[name].get_position()[0] == values["He" if name == "0.937" else "normal σ=1e-4"]
+        assert labels[name].get_color() == "white" and labels[name].get_ha() == "right"
+    for label in labels.values():
+        assert not _bbox(fig, label).overlaps(line)
 
 
 def test_histograms_show_ticks_on_every_panel_and_use_a_log_scale_only_over_a_decade():

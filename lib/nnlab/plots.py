@@ -50,37 +50,84 @@ def learning_curves(
     title: str | None = None,
     validation: bool = True,
     logy: Sequence[str] = (),
+    styles: Mapping[str, Mapping[str, Any]] | None = None,
+    legend_note: str | None = None,
 ) -> plt.Figure:
     """One panel per metric; one colour per run; solid = training, dashed = validation.
 
     ``runs`` maps a label to a :class:`~nnlab.training.Run` or to a plain history dict. The
     legend sits right of the panels in a column of its own, as wide as the longest label, so
     that long run names do not squeeze the panels.
+
+    ``styles`` gives some runs their own look, as Matplotlib line settings applied to both of
+    their curves: ``{"base": {"color": "black"}}`` keeps a reference run one colour from figure
+    to figure (the other runs share the palette), ``{"kl": {"marker": "o", "linewidth": 1}}``
+    shows a curve that lies on top of another (leave the line style alone: it tells training
+    from validation). ``legend_note`` adds a line to the legend's
+    title. A metric named in ``logy`` gets a log axis labelled by :func:`log_ticks`.
     """
-    longest = max([len(str(label)) for label in runs] + [18 if validation else 0])
+    styles = styles or {}
+    longest = max([len(str(label)) for label in runs] + [18 if validation else 0]
+                  + [len(line) for line in (legend_note or "").splitlines()])
     legend_width = min(4.0, 0.8 + 0.075 * longest)   # inches, for 9–10 pt text
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics) + legend_width, 3.4), squeeze=False)
-    colors = run_colors(len(runs))
+    palette = iter(run_colors(sum("color" not in styles.get(label, {}) for label in runs)))
+    looks = {}   # run label -> its line settings: a palette colour unless its style names one
+    for label in runs:
+        style = dict(styles.get(label, {}))
+        looks[label] = style if "color" in style else {"color": next(palette), **style}
     for ax, metric in zip(axes[0], metrics):
-        for color, (label, run) in zip(colors, runs.items()):
+        for label, run in runs.items():
             hist = _history(run)
-            if metric in hist:
-                epochs = np.arange(1, len(hist[metric]) + 1)
-                ax.plot(epochs, hist[metric], color=color, label=label, marker="." if len(epochs) < 3 else None)
-            if validation and f"val_{metric}" in hist:
-                epochs = np.arange(1, len(hist[f"val_{metric}"]) + 1)
-                ax.plot(epochs, hist[f"val_{metric}"], color=color, ls="--", marker="." if len(epochs) < 3 else None)
+            for key, extra in ((metric, {"label": label}), (f"val_{metric}", {"ls": "--"})):
+                if key in hist and (validation or key == metric):
+                    epochs = np.arange(1, len(hist[key]) + 1)
+                    few_points = {"marker": "."} if len(epochs) < 3 else {}
+                    ax.plot(epochs, hist[key], **{**few_points, **looks[label], **extra})
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(METRIC_LABELS.get(metric, metric))
         if metric in logy:
             ax.set_yscale("log")
-    axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0,
-                       title="solid: train\ndashed: validation" if validation else None)
+            log_ticks(ax)
+    legend_title = "solid: train\ndashed: validation" if validation else None
+    if legend_note:
+        legend_title = f"{legend_title}\n{legend_note}" if legend_title else legend_note
+    axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, title=legend_title)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def log_ticks(ax: plt.Axes, axis: str = "y", most: int = 8) -> None:
+    """Label a log axis with plain round numbers, at most ``most`` of them.
+
+    Over less than two decades (a loss from 0.3 to 3): 1, 1.5, 2, 3, 4, 5 and 7 times powers of
+    ten, or fewer of them (1, 2, 3, 5; 1, 2, 5; …) to keep within ``most``, written as plain
+    numbers (0.3, 0.5, 1, 2) rather than 3×10⁻¹. Over more: powers of ten
+    only, every decade or every 2, 5, 10, 20, … decades (a norm from 10⁻¹⁰⁰ to 10¹⁰⁰), with
+    the minor ticks removed. Call it after the data are drawn: it reads the axis's limits.
+    """
+    limits = ax.get_ylim() if axis == "y" else ax.get_xlim()
+    lo, hi = np.log10(np.clip(sorted(limits), 1e-300, None))
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    set_ticks = ax.set_yticks if axis == "y" else ax.set_xticks
+    if hi - lo < 2:
+        mantissas = next(m for m in ((1, 1.5, 2, 3, 4, 5, 7), (1, 2, 3, 5), (1, 2, 5), (1, 3), (1,))
+                         if len(_log_grid(lo, hi, m)) <= most)
+        set_ticks(_log_grid(lo, hi, mantissas), [f"{v:g}" for v in _log_grid(lo, hi, mantissas)])
+    else:
+        step = next(s for s in (1, 2, 5, 10, 20, 50, 100, 200, 500) if (hi - lo) / s <= most)
+        set_ticks(10.0 ** (step * np.arange(np.ceil(lo / step), np.floor(hi / step) + 1)))
+    target.set_minor_locator(plt.NullLocator())
+    (ax.set_ylim if axis == "y" else ax.set_xlim)(limits)
+
+
+def _log_grid(lo: float, hi: float, mantissas: Sequence[float]) -> list[float]:
+    """Every ``m × 10^k`` (m in ``mantissas``) between ``10^lo`` and ``10^hi``, rounded to 3 digits."""
+    values = [float(f"{m * 10.0 ** k:.3g}") for k in range(int(np.floor(lo)), int(np.ceil(hi)) + 1) for m in mantissas]
+    return [v for v in values if 10.0 ** lo <= v <= 10.0 ** hi]
 
 
 def run_colors(n: int) -> np.ndarray:
@@ -103,9 +150,9 @@ def bar_compare(
     """Horizontal bars for one number per variant, labelled, with an optional reference line.
 
     The bars start at 0, so their lengths compare (``xmax`` fixes the axis's right end, e.g.
-    1 for accuracies). With a reference line, which runs near the ends of the bars, the value
-    of every long bar is written inside it at its base, in white, so line and number never
-    cross; short bars keep theirs after the bar.
+    1 for accuracies). Each value is written after its bar; with a reference line, a long bar's
+    value goes inside it in white, at its base — or at its end where the line runs near the
+    base (chance, at 0.1) — so that line and number never cross.
     """
     legend_width = min(3.0, 0.8 + 0.075 * len(reference_label)) if reference is not None else 0.0
     fig, ax = plt.subplots(figsize=(7 + legend_width, 0.45 * len(values) + 1.2))
@@ -117,18 +164,35 @@ def bar_compare(
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)   # clear of bars and labels
     if xmax is not None:
         ax.set_xlim(0, xmax)
-    right = ax.get_xlim()[1]
-    for y, v in enumerate(nums):
-        inside = reference is not None and v > 0.3 * right
-        ax.text(0 if inside else v, y, " " + fmt.format(v), va="center", fontsize=8,
-                color="white" if inside else "black")
     ax.invert_yaxis()
     ax.set_xlabel(ylabel)
     ax.grid(axis="y", visible=False)
     if title:
         ax.set_title(title)
     fig.tight_layout()
+    right = ax.get_xlim()[1]
+    for y, v in enumerate(nums):
+        text = " " + fmt.format(v)
+        if reference is None or v <= 0.3 * right:
+            ax.text(v, y, text, va="center", fontsize=8)
+            continue
+        for x, align in ((0, "left"), (v, "right")):   # inside the bar: at its base, else at its end
+            label = ax.text(x, y, text + (" " if align == "right" else ""), ha=align, va="center", fontsize=8,
+                            color="white")
+            if not _crosses(label, reference):
+                break
+            label.remove()
+        else:
+            ax.text(v, y, text, va="center", fontsize=8)   # a short bar around the line: after it
     return fig
+
+
+def _crosses(label: plt.Text, x: float) -> bool:
+    """Whether a text drawn on an axes covers the vertical line at data coordinate ``x``."""
+    ax = label.axes
+    box = label.get_window_extent(ax.figure.canvas.get_renderer())
+    left, right = ax.transData.inverted().transform([(box.x0, 0), (box.x1, 0)])[:, 0]
+    return left <= x <= right
 
 
 def image_grid(
