@@ -33,6 +33,7 @@ from IPython.display import display
 
 import nnlab
 from nnlab import cnn_tools, plots, results
+from nnlab.claims import accuracy_noise_margin, ahead_beyond_noise
 from nnlab.models import cnn
 from nnlab.splits import load_splits
 from nnlab.sweeps import sweep
@@ -513,15 +514,15 @@ claims.check("This lab", "Dropout 0.5 narrows the gap between training accuracy 
              "test accuracy", holds=gap["dropout 0.5"] < gap["none"],
              evidence=f"gap {gap['dropout 0.5']:.3f} with dropout vs {gap['none']:.3f} without", kind="accuracy")
 aug_gain = acc["augmentation"] - acc["none"]
-# a difference smaller than one binomial standard error of a test accuracy, sqrt(p(1-p)/n), or than one
-# point, is not told apart from the luck of the draw: such a run leaves the claim untested
-noise = max(0.01, float(np.sqrt(acc["none"] * (1 - acc["none"]) / len(data.y_test))))
+# a gain within two standard errors of the difference of two test accuracies is not told apart from the luck of
+# the draw of test images: such a run leaves the claim untested
+aug_margin = accuracy_noise_margin(acc["augmentation"], acc["none"], len(data.y_test))
+aug_verdict = ahead_beyond_noise(aug_gain, aug_margin)
 claims.check("This lab", "Data augmentation (flips, shifts) raises the test accuracy",
-             holds=None if abs(aug_gain) <= noise else aug_gain > 0, kind="accuracy",
-             evidence=f"{acc['augmentation']:.4f} vs {acc['none']:.4f} without: {100 * aug_gain:+.2f} points"
-                      + (f", within noise (the margin: {100 * noise:.1f} points, the larger of 1 point and one "
-                         f"standard error of an accuracy on {len(data.y_test):,} test images)"
-                         if abs(aug_gain) <= noise else f", beyond the noise margin of {100 * noise:.1f} points"))
+             holds=aug_verdict, kind="accuracy",
+             evidence=f"{acc['augmentation']:.4f} vs {acc['none']:.4f} without: {100 * aug_gain:+.2f} points, "
+                      + ("within" if aug_verdict is None else "beyond") + f" the noise margin of {100 * aug_margin:.1f} "
+                      f"points (two standard errors of the difference on {len(data.y_test):,} test images)")
 train_acc = {k: variants[k].final("accuracy") for k in variants}
 claims.check("This lab", "Batch normalization speeds up training: higher training accuracy after the same epochs",
              holds=train_acc["batch norm"] > train_acc["none"] + 0.05,

@@ -179,6 +179,16 @@ def test_set_seed_repeats_numpy_and_keras():
         nnlab.set_seed(-1)
 
 
+def test_the_accuracy_noise_margin_is_two_standard_errors_of_the_difference_and_calls_a_lead_only_beyond_it():
+    margin = claims.accuracy_noise_margin(0.7, 0.7, 10_000)
+    assert margin == pytest.approx(2 * (2 * 0.7 * 0.3 / 10_000) ** 0.5)       # 1.3 points
+    assert claims.accuracy_noise_margin(0.7, 0.7, 40_000) == pytest.approx(margin / 2)   # 4× the data, half
+    assert claims.accuracy_noise_margin(1.0, 1.0, 100) == 0.0
+    assert [claims.ahead_beyond_noise(lead, margin) for lead in (0.02, 0.01, -0.01, -0.02)] == [True, None, None, False]
+    with pytest.raises(ValueError, match="positive number of examples"):
+        claims.accuracy_noise_margin(0.5, 0.5, 0)
+
+
 def test_claims_assert_structural_in_every_profile():
     table = claims.Claims("test", profile=profiles.Profile("smoke"))
     table.check("Report 001", "zero init learns nothing", holds=True, evidence="acc 0.10")
