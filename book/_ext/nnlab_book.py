@@ -164,9 +164,8 @@ def _on_doctree_resolved(app: Sphinx, doctree, docname: str) -> None:
 
 def _result_cells(r) -> list[str]:
     """lab, result, value, best report, goal, met? of one :class:`nnlab.results.Result`."""
-    met = {None: "—", True: "yes", False: "no"}[r.meets_goal]
     report = r.report_text(lambda v: _format(v, r.unit))
-    return [r.lab, r.name, _format(r.value, r.unit), report, _format(r.goal, r.unit), met]
+    return [r.lab, r.name, _format(r.value, r.unit), report, _format(r.goal, r.unit), r.met_text]
 
 
 def _table(headers: list[str], rows: list[list[str]], classes: list[str]) -> nodes.table:

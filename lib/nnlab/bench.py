@@ -305,11 +305,10 @@ def to_markdown(rows: list[dict]) -> str:
              "|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         r = _result(row)
-        met = {None: "—", True: "yes", False: "no"}[r.meets_goal]
         best = r.report_text(lambda v: f"{v:.4g}")
         goal = "—" if r.goal is None else f"{r.goal:.4g}"
         seconds = lab_seconds_text(row)
-        lines.append(f"| {r.lab} | {r.name} | {r.value:.4g} | {best} | {goal} | {met} | {r.profile} | "
+        lines.append(f"| {r.lab} | {r.name} | {r.value:.4g} | {best} | {goal} | {r.met_text} | {r.profile} | "
                      f"{r.backend} | {r.device} | {seconds} |")
     return "\n".join(lines) + "\n"
 

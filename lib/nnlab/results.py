@@ -60,6 +60,11 @@ class Result:
             return None
         return self.value >= self.goal if self.higher_is_better else self.value <= self.goal
 
+    @property
+    def met_text(self) -> str:
+        """The "met?" cell of a results table: yes, no, or a dash where there is no goal."""
+        return {None: "—", True: "yes", False: "no"}[self.meets_goal]
+
 
 _STARTED: set[str] = set()
 """Labs that have recorded in this process: their first record starts a fresh file."""
