@@ -211,6 +211,16 @@ def test_claims_assert_accuracy_only_in_full():
     assert "not confirmed" in refuted._repr_html_()
 
 
+def test_a_timing_claim_is_shown_with_its_verdict_and_never_asserted():
+    table = claims.Claims("test", profile=profiles.Profile("full"))
+    table.check("Report 004", "the exponential is slow", holds=True, expected=False, evidence="3 ms", kind="timing")
+    table.assert_all()   # a verdict that differs from the lab's statement, yet no failure: timings are not asserted
+    assert table.failures() == []
+    assert "confirmed on this machine (a timing: shown, not asserted)" in table.to_markdown()
+    with pytest.raises(ValueError, match="'timing'"):
+        table.check("x", "y", holds=True, evidence="z", kind="speed")
+
+
 @pytest.mark.parametrize("kind", ["structural", "accuracy"])
 def test_claims_a_claim_stated_refuted_that_holds_fails_in_full(kind):
     table = claims.Claims("test", profile=profiles.Profile("full"))

@@ -6,12 +6,14 @@ measured and a verdict computed from that evidence, then ends with
 lab — and so the book build and the tests — when a verdict differs from what the lab
 states.
 
-Two kinds of claim:
+Three kinds of claim:
 
 - ``structural`` facts (zero-init symmetry, exact permutation equivalence, gradient-check
   error) hold at any scale, so they are asserted in every profile;
 - ``accuracy`` claims need the real experiment, so they are asserted only in the full
-  profile; smaller profiles still show the measured value, marked as indicative.
+  profile; smaller profiles still show the measured value, marked as indicative;
+- ``timing`` claims (one thing is slower than another) depend on the machine and what else
+  runs on it: measured and shown with a verdict, never asserted.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from typing import Literal
 
 from nnlab.profiles import Profile, get_profile
 
-Kind = Literal["structural", "accuracy"]
+Kind = Literal["structural", "accuracy", "timing"]
+KINDS = ("structural", "accuracy", "timing")
 
 
 def in_notebook() -> bool:
@@ -73,12 +76,14 @@ class Claim:
     kind: Kind
 
     def asserted(self, profile: Profile) -> bool:
-        return self.kind == "structural" or profile.is_full
+        return self.kind == "structural" or (self.kind == "accuracy" and profile.is_full)
 
     def verdict(self, profile: Profile) -> str:
         if self.holds is None:
             return "untested here" if not self.asserted(profile) else "untested (asserted here: a failure)"
         word = "confirmed" if self.holds else "not confirmed"
+        if self.kind == "timing":
+            return f"{word} on this machine (a timing: shown, not asserted)"
         if not self.asserted(profile):
             return f"{word} here (indicative: {profile.name} profile)"
         return word
@@ -110,8 +115,8 @@ class Claims:
         claim is asserted, since a check that cannot be made there proves nothing. Returns
         nothing, so a cell that ends with a check prints nothing stray.
         """
-        if kind not in ("structural", "accuracy"):
-            raise ValueError(f"kind must be 'structural' or 'accuracy', got {kind!r}")
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(map(repr, KINDS))}, got {kind!r}")
         self.rows.append(Claim(source, claim, evidence, None if holds is None else bool(holds), bool(expected), kind))
 
     def failures(self) -> list[Claim]:
@@ -139,7 +144,7 @@ class Claims:
             body.append("<tr>" + "".join(f"<td style='text-align:left'>{x}</td>" for x in cells) + "</tr>")
         caption = (f"<caption style='caption-side:bottom;text-align:left'>{html.escape(self.chapter)} · "
                    f"profile {self.profile.name}: structural claims are asserted in every profile, "
-                   "accuracy claims in the full profile.</caption>")
+                   "accuracy claims in the full profile, timings never.</caption>")
         return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
     def show(self) -> "Claims":
