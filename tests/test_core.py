@@ -98,6 +98,17 @@ def _nnlab_profile_cli(value: str) -> subprocess.CompletedProcess:
     return _python(["-m", "nnlab", "profile"], {**os.environ, "NNLAB_PROFILE": value})
 
 
+def test_a_lab_run_as_a_script_prints_a_styled_table_with_its_formats_not_the_objects_repr():
+    script = ("import nnlab, pandas as pd\n"
+              "from IPython.display import display\n"
+              "nnlab.start_lab('test')\n"
+              "display(pd.DataFrame({'accuracy': [0.91234, 0.5]}, index=['relu', 'tanh']).style.format('{:.2f}'))\n")
+    run = _python(["-c", script], {**os.environ, "NNLAB_PROFILE": "smoke"})
+    assert run.returncode == 0, run.stderr
+    assert "Styler object" not in run.stdout
+    assert run.stdout.splitlines()[-3:] == ["      accuracy", "relu      0.91", "tanh      0.50"]
+
+
 def test_backend_command_prints_what_keras_will_load(tmp_path):
     home = tmp_path / "keras-home"
     home.mkdir()

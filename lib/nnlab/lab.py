@@ -7,7 +7,9 @@ Introduced in lab 1 (Initialization); every lab starts with::
 
 from __future__ import annotations
 
-from nnlab.claims import Claims
+from typing import Any
+
+from nnlab.claims import Claims, in_notebook
 from nnlab.profiles import Profile, get_profile, idle_gpu_note
 from nnlab.seeding import ieee_float32, set_seed
 
@@ -16,7 +18,9 @@ def start_lab(title: str, seed: int = 0) -> tuple[Profile, Claims]:
     """Print the profile line the book shows, seed every generator, and return (profile, claims).
 
     Also asks for full float32 arithmetic on GPUs (:func:`nnlab.seeding.ieee_float32`), so that
-    the labs' exact checks hold there as on a CPU.
+    the labs' exact checks hold there as on a CPU, and, when the lab runs as a plain script,
+    lets ``display(frame.style.format(…))`` print the formatted table (:func:`styled_table_text`)
+    instead of ``<pandas.io.formats.style.Styler object at 0x…>``.
     """
     profile = get_profile()
     print(profile.describe())  # the book shows which profile produced its numbers
@@ -24,4 +28,17 @@ def start_lab(title: str, seed: int = 0) -> tuple[Profile, Claims]:
         print("note:", note)
     set_seed(seed)
     ieee_float32()
+    if not in_notebook():
+        from pandas.io.formats.style import Styler
+
+        Styler.__repr__ = styled_table_text   # a notebook renders a Styler as HTML and never calls this
     return profile, Claims(title, profile=profile)
+
+
+def styled_table_text(styler: Any) -> str:
+    """A pandas ``Styler`` as plain aligned text, its number formats applied: the row labels
+    left-aligned, every other column right-aligned, two spaces apart."""
+    rows = [line.split("\t") for line in styler.to_string(delimiter="\t").splitlines() if line.strip()]
+    widths = [max(len(row[i]) for row in rows if i < len(row)) for i in range(max(map(len, rows)))]
+    return "\n".join("  ".join(cell.ljust(width) if i == 0 else cell.rjust(width)
+                                for i, (cell, width) in enumerate(zip(row, widths))).rstrip() for row in rows)
