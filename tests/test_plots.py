@@ -165,6 +165,8 @@ def test_line_panels_give_a_label_one_colour_in_every_panel_and_log_only_where_a
     assert any(np.allclose(line.get_ydata(), 2.0) for line in mean.lines)      # the reference line
     assert (mean.get_ylabel(), gradient.get_ylabel()) == ("value", "norm")
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["relu", "tanh"]   # one legend, each label once
+    single = plots.line_panels({"error": {"minutes": [3, 2, 1]}, "share": {"minutes": [0.1, 0.2, 0.3]}})
+    assert single.legends == []   # one line per panel: the titles say it, a one-entry legend would not
 
 
 def test_heatmap_writes_each_cell_and_nan_as_nan_and_labels_shared_rows_once():

@@ -282,16 +282,16 @@ def line_panels(
     Introduced in lab 2 (Activations), for activation functions and their derivatives and
     for per-layer statistics (fraction saturated or dead, gradient norm). ``panels`` maps a
     panel title to ``{label: y values}``; ``x`` is shared (default: 1, 2, … — layer numbers).
-    ``logy`` names the panels drawn on a log scale; ``hlines`` adds a dotted reference line
-    to the named panels. The same label gets the same colour in every panel.
+    ``logy`` names the panels drawn on a log scale (labelled by :func:`log_ticks`); ``hlines``
+    adds a dotted reference line to the named panels. The same label gets the same colour in
+    every panel; one legend below the panels names the labels (none when there is only one).
     """
     names = list(panels)
     ncols = ncols or len(names)
     nrows = int(np.ceil(len(names) / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.3 * nrows), squeeze=False)
     labels = list(dict.fromkeys(label for lines in panels.values() for label in lines))
-    palette = plt.cm.tab10(np.arange(10)) if len(labels) <= 10 else plt.cm.viridis(np.linspace(0, 0.9, len(labels)))
-    colors = dict(zip(labels, palette))  # distinct colours: these labels are categories, not a scale
+    colors = dict(zip(labels, run_colors(len(labels))))  # distinct colours: these labels are categories
     ylabel_list = [ylabels] * len(names) if isinstance(ylabels, str) else list(ylabels)
     for ax, name, ylabel in zip(axes.flat, names, ylabel_list):
         for label, ys in panels[name].items():
@@ -302,6 +302,7 @@ def line_panels(
             ax.axhline(hlines[name], color="crimson", ls=":", lw=1)
         if name in logy:
             ax.set_yscale("log")
+            log_ticks(ax)
         if x is None:
             ax.xaxis.get_major_locator().set_params(integer=True)
         ax.set_title(name)
@@ -315,7 +316,8 @@ def line_panels(
             if lab not in labs:
                 handles.append(h)
                 labs.append(lab)
-    fig.legend(handles, labs, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(len(labs), 6))
+    if len(labs) > 1:   # a single line needs no legend: the panel titles say what it is
+        fig.legend(handles, labs, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(len(labs), 6))
     if title:
         fig.suptitle(title)
     fig.tight_layout()
