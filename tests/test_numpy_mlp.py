@@ -92,6 +92,16 @@ def test_one_hot_labels_accepted() -> None:
     assert a.loss(x, y) == b.loss(x, np.eye(3)[y])
 
 
+def test_a_column_of_labels_is_read_as_labels_and_other_shapes_are_refused() -> None:
+    x, y = blobs(50)
+    net = NumpyMLP([5, 4, 3], seed=0)
+    assert net.loss(x, y[:, None]) == net.loss(x, y)   # (B, 1), as Keras's CIFAR-10 gives them: not all class 0
+    with pytest.raises(ValueError, match="one-hot"):
+        net.loss(x, np.tile(y[:, None], (1, 3)))
+    with pytest.raises(ValueError, match=r"integer labels \(B,\)"):
+        net.loss(x, y.reshape(50, 1, 1))
+
+
 # -- symmetry: zero and constant init keep hidden units identical -------------------------
 
 

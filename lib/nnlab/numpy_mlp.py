@@ -93,9 +93,19 @@ def exact_matmul(a: Array, b: Array) -> Array:
 
 
 def _as_labels(y: Array) -> Array:
-    """Accept integer labels (B,) or one-hot rows (B, K); return integer labels."""
+    """Accept integer labels, (B,) or a column (B, 1) as Keras's CIFAR-10 gives them, or one-hot
+    rows (B, K); return integer labels (B,)."""
     y = np.asarray(y)
-    return y.argmax(axis=1) if y.ndim == 2 else y.astype(np.int64)
+    if y.ndim == 2 and y.shape[1] == 1:
+        return y[:, 0].astype(np.int64)
+    if y.ndim == 2:
+        if not np.allclose(y.sum(axis=1), 1.0):
+            raise ValueError(f"labels of shape {y.shape}: rows of a (B, K) array must be one-hot (sum to 1); "
+                             "give integer labels of shape (B,) otherwise")
+        return y.argmax(axis=1)
+    if y.ndim != 1:
+        raise ValueError(f"labels of shape {y.shape}: give integer labels (B,) or one-hot rows (B, K)")
+    return y.astype(np.int64)
 
 
 # ---------------------------------------------------------------------------------------
