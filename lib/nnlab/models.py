@@ -124,9 +124,10 @@ def cnn(
     augmentation: Sequence[keras.layers.Layer] = (),
     name: str = "cnn",
 ) -> keras.Model:
-    """A plain CNN: blocks of convolutions (each block ends in a 2×2 pool), then dense layers.
+    """A plain CNN: blocks of convolutions, each ending in a 2×2 pool, then dense layers.
 
-    ``pooling`` is ``"max"``, ``"average"`` or ``None``; ``global_pool`` replaces the
+    ``pooling`` is ``"max"``, ``"average"`` or ``None`` (no pools: the blocks follow each other
+    at full resolution); ``global_pool`` replaces the
     flatten before the dense head with a global average pool (far fewer parameters).
     Conv layers are named ``conv_<block>_<i>`` so that feature maps can be read by name.
     """

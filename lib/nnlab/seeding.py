@@ -12,7 +12,7 @@ import random
 
 import numpy as np
 
-DEFAULT_SEED = 0   # the seed start_lab, train and sweep use unless told otherwise
+DEFAULT_SEED = 0   # set_seed's default; every nnlab function that takes a seed also defaults to 0
 
 
 def set_seed(seed: int = DEFAULT_SEED) -> np.random.Generator:

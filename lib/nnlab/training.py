@@ -177,12 +177,11 @@ def train(
     epochs: int,
     batch_size: int = 128,
     optimizer: str | Callable[[], keras.optimizers.Optimizer] = "adam",
-    loss: str | keras.losses.Loss = "sparse_categorical_crossentropy",
+    loss: str | keras.losses.Loss | Callable[[Any, Any], Any] = "sparse_categorical_crossentropy",
     metrics: Sequence[str | keras.metrics.Metric] = ("accuracy",),
     callbacks: Callable[[], list[keras.callbacks.Callback]] | None = None,
     config: Mapping[str, Any] | None = None,
     cache: bool = True,
-    keep_model: bool = True,
     seed: int = 0,
     verbose: int | str | None = None,
     steps_per_execution: int = STEPS_PER_EXECUTION,
@@ -225,6 +224,8 @@ def train(
         # A factory's repr holds a memory address: it would never match again, and a
         # looser name could match the wrong run. Such a run is trained, never cached.
         cache = False
+    if any("<lambda>" in str(d) or "<locals>" in str(d) for d in (payload["loss"], *payload["metrics"])):
+        cache = False   # likewise a lambda's or a nested function's name: two different ones share it
     folder = runs_dir() / _key(payload)
     def fresh_model() -> keras.Model:
         set_seed(seed)
@@ -236,7 +237,7 @@ def train(
     model = fresh_model()
     if cache and (folder / "run.json").exists():
         try:
-            return _load_run(folder, model if keep_model else None, name, config)
+            return _load_run(folder, model, name, config)
         except Exception:  # a damaged cache entry is retrained, never trusted
             shutil.rmtree(folder, ignore_errors=True)
             model = fresh_model()
@@ -262,10 +263,10 @@ def train(
     )
     seconds = time.perf_counter() - start
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
-    run = Run(name, config, history, model.count_params(), seconds, model if keep_model else None)
+    run = Run(name, config, history, model.count_params(), seconds, model)
     if cache:
         try:
-            _save_run(folder, run, model if keep_model else None)
+            _save_run(folder, run, model)
         except OSError as exc:   # keep the run that was trained; only its cache is lost
             warnings.warn(f"{name}: could not cache this run in {folder.parent} ({exc}); it will be trained "
                           "again next time. Set NNLAB_DATA to a writable folder.", stacklevel=2)
@@ -306,8 +307,9 @@ def source_hash(*module_files: str) -> str:
 
 
 def _code_version() -> str:
-    """A short hash of nnlab's model and training code: editing them invalidates cached runs."""
-    return source_hash("models.py", "training.py", "splits.py")
+    """A short hash of nnlab's model and training code (models, training loop, data splits, lab 3's
+    optimizers and losses, seeding): editing any of them invalidates cached runs."""
+    return source_hash("models.py", "training.py", "splits.py", "knobs.py", "seeding.py")
 
 
 def _save_run(folder: Path, run: Run, model: keras.Model | None) -> None:
