@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -120,10 +121,13 @@ def test_bench_keeps_rows_that_a_concurrent_bench_writes_meanwhile(tmp_path, mon
     monkeypatch.setattr(bench, "run_lab", fake_run_lab)
     monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
     monkeypatch.setattr(results, "_device", lambda: "CPU (x86_64, 2 cores)")
+    monkeypatch.delenv("NNLAB_PROFILE", raising=False)
     bench.run_bench("smoke", out_dir=out, concurrent=2)
     rows = json.loads((out / "bench-smoke-tensorflow-cpu.json").read_text())
     assert [(r["lab"], r["value"], r.get("lab_concurrent")) for r in rows] == [
         ("01_a", 0.9, 2), ("02_b", 0.9, 2), ("05_other", 0.7, None)]
+    # the caller's settings are back: not the labs' profile, nor a results folder that no longer exists
+    assert os.environ["NNLAB_RESULTS"] == str(other) and "NNLAB_PROFILE" not in os.environ
 
 
 def test_a_damaged_bench_file_is_moved_aside_not_overwritten(tmp_path, monkeypatch):
@@ -229,6 +233,25 @@ def test_fast_recipe_is_train_cifar_cnns(monkeypatch):
     for recipe in (fast, naive):
         assert ("cutout" in [layer.name for layer in recipe.build().layers]) == bool(cutout)
     assert f"cutout {cutout or 'none'}" in fast.description
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--profile", "fast"], "Unknown profile 'fast'. Ask for one of smoke, quick, full (for the command line"),
+    (["--throughput", "--steps", "0"], "--steps must be at least 1"),
+    (["--throughput", "--data", "random", "--images", "0"], "--images must be at least 1"),
+])
+def test_bench_command_rejects_bad_options_before_any_work_and_names_the_option(args, message, capsys, monkeypatch):
+    from nnlab.__main__ import run
+
+    monkeypatch.setenv("NNLAB_PROFILE", "not-a-profile")   # a bad variable must not matter when --profile is given
+    monkeypatch.setattr(bench, "run_bench", lambda *a, **k: pytest.fail("bench ran"))
+    monkeypatch.setattr(throughput, "run_throughput", lambda *a, **k: pytest.fail("throughput ran"))
+    try:
+        code = run(["bench", *args])
+    except SystemExit as stop:   # argparse's error exit
+        code = stop.code
+    assert code == 2
+    assert message in capsys.readouterr().err
 
 
 def test_throughput_command_writes_both_set_ups(tmp_path, monkeypatch):

@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         from nnlab.profiles import get_profile
 
         bench = argparse.ArgumentParser(prog="python -m nnlab bench")
-        bench.add_argument("--profile", default=get_profile().name, help="smoke, quick or full")
+        bench.add_argument("--profile", default=None,
+                           help="smoke, quick or full (default: NNLAB_PROFILE, else full on a GPU, quick otherwise)")
         bench.add_argument("--out", type=Path, default=OUT_DIR, help="folder for the files (default: benchmarks/)")
         bench.add_argument("--throughput", action="store_true",
                            help="measure lab 5c's CNN training images/s, naive vs fast set-up, instead of the labs")
@@ -77,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
                            help="how many bench processes share this device (recorded with each lab's seconds)")
         bench.add_argument("labs", nargs="*", help="lab name prefixes, e.g. 01 05c (default: all)")
         options = bench.parse_args(args.rest)
+        for name in ("steps", "warmup_steps", "width", "batch_size", "images"):
+            if getattr(options, name) is not None and getattr(options, name) < 1:
+                bench.error(f"--{name.replace('_', '-')} must be at least 1")
         if options.throughput:
             from nnlab import throughput
 
@@ -89,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if options.concurrent < 1:
             bench.error("--concurrent must be at least 1")
-        run_bench(options.profile, options.labs or None, out_dir=options.out, concurrent=options.concurrent)
+        profile = get_profile(options.profile).name if options.profile is not None else get_profile().name
+        run_bench(profile, options.labs or None, out_dir=options.out, concurrent=options.concurrent)
         return 0
     return 2  # unreachable: argparse rejects other commands
 

@@ -249,6 +249,7 @@ def run_bench(profile: str, names: list[str] | None = None, out_dir: Path = OUT_
 
         writer = threading.Thread(target=snapshots, name="bench-snapshots", daemon=True)
         writer.start()
+        saved = {name: os.environ.get(name) for name in ("NNLAB_PROFILE", "NNLAB_QUIET", "NNLAB_RESULTS")}
         os.environ.update(NNLAB_PROFILE=profile, NNLAB_QUIET="1", NNLAB_RESULTS=tmp)
         try:
             for path in lab_paths(names):
@@ -277,6 +278,11 @@ def run_bench(profile: str, names: list[str] | None = None, out_dir: Path = OUT_
         finally:
             done.set()
             writer.join()
+            for name, value in saved.items():   # the caller's settings back (NNLAB_RESULTS named a folder now gone)
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
     print(f"==> wrote {stem}.json and {stem}.md")
     if stopped:
         raise SystemExit(124)

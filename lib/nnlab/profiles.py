@@ -110,10 +110,11 @@ class Profile:
 
     def __post_init__(self) -> None:
         if self.name not in PROFILE_NAMES:
-            raise ProfileError(
-                f"Unknown profile {self.name!r}. Set NNLAB_PROFILE to one of "
-                f"{', '.join(PROFILE_NAMES)} (or unset it: full on a GPU, quick otherwise)."
-            )
+            if self.chosen_by == "NNLAB_PROFILE":
+                fix = "Set NNLAB_PROFILE to one of {} (or unset it: full on a GPU, quick otherwise)."
+            else:
+                fix = "Ask for one of {} (for the command line: --profile quick, say)."
+            raise ProfileError(f"Unknown profile {self.name!r}. " + fix.format(", ".join(PROFILE_NAMES)))
 
     def pick(self, *, smoke: T, quick: T, full: T) -> T:
         """Return the value given for this profile."""

@@ -25,8 +25,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def results_dir() -> Path:
-    """Where result files go: ``NNLAB_RESULTS`` or ``<repo>/_build/results``."""
-    return Path(os.environ.get("NNLAB_RESULTS", REPO_ROOT / "_build" / "results"))
+    """Where result files go: ``NNLAB_RESULTS`` (when set and not empty) or ``<repo>/_build/results``."""
+    return Path(os.environ.get("NNLAB_RESULTS") or REPO_ROOT / "_build" / "results")
 
 
 @dataclass(frozen=True)

@@ -242,7 +242,6 @@ def run_throughput(
     *,
     steps: int = DEFAULT_STEPS,
     warmup_steps: int = DEFAULT_WARMUP_STEPS,
-    naive_steps: int | None = None,
     width: int = FULL_RECIPE["width"],
     batch_size: int = FULL_RECIPE["batch_size"],
     data: str = "cifar10",
@@ -251,8 +250,7 @@ def run_throughput(
 ) -> Path:
     """Measure both set-ups in this process; write ``throughput-<backend>-<device>.{json,md}``.
 
-    ``steps`` timed steps for each set-up (``naive_steps`` for the naive one, default the
-    same), after ``warmup_steps`` untimed ones. ``data`` is ``"cifar10"`` (the training split
+    ``steps`` timed steps for each set-up, after ``warmup_steps`` untimed ones. ``data`` is ``"cifar10"`` (the training split
     lab 5c uses; ``n_images`` caps it) or ``"random"`` (``n_images`` random images, 2,048 by
     default). ``width`` and ``batch_size`` (the fast set-up's) default to lab 5c's full profile,
 64 and 512. Returns the JSON path.
@@ -263,7 +261,7 @@ def run_throughput(
     device = device_description()
     started = time.perf_counter()
     if data == "random":
-        splits = synthetic_splits(n_images or 2048)
+        splits = synthetic_splits(2048 if n_images is None else n_images)
     elif data == "cifar10":
         from nnlab.splits import load_splits
 
@@ -274,7 +272,7 @@ def run_throughput(
     data_seconds = time.perf_counter() - started
     print(f"==> throughput of the lab 5c CNN (width {width}) on {device}, backend {backend}: "
           f"{len(x):,} {data} images", flush=True)
-    naive = measure("naive", naive_recipe(splits, width=width), x, y, steps=naive_steps or steps,
+    naive = measure("naive", naive_recipe(splits, width=width), x, y, steps=steps,
                     warmup_steps=warmup_steps)
     print(f"    naive: {naive.images_per_second:,.0f} images/s (warm-up {naive.warmup_seconds:.1f} s)", flush=True)
     fast = measure("fast", fast_recipe(splits, width=width, batch_size=batch_size), x, y, steps=steps, warmup_steps=warmup_steps,
