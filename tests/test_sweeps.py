@@ -22,6 +22,21 @@ def test_grid_varies_one_knob_at_a_time_or_crosses_them():
     assert len(crossed) == 4 and {"width": 16, "activation": "elu"} in crossed
     with pytest.raises(ValueError, match=r"\['depth'\] are not in the base config"):
         sweeps.expand_grid(BASE, {"depth": [2]})
+    # a knob's base value in two knobs' lists would give the base configuration twice: it comes once
+    assert sweeps.expand_grid(BASE, {"width": [8, 16], "activation": ["relu", "tanh"]}).count(BASE) == 1
+
+
+def test_a_sweep_whose_values_print_alike_is_refused_before_training(monkeypatch):
+    monkeypatch.setattr(sweeps, "train", lambda *a, **k: pytest.fail("trained"))
+    with pytest.raises(ValueError, match="share the label 'lr=0.0001'"):
+        sweeps.sweep(base={"lr": 0.1}, grid={"lr": [1e-4, "0.0001"]}, build=None, splits=None, epochs=1, name="s",
+                     include_base=False)
+
+
+def test_best_names_a_metric_the_runs_lack():
+    runs = {"a": _run("a", accuracy=[0.5]), "b": _run("b", accuracy=[0.6])}
+    with pytest.raises(KeyError, match="no 'val_accuracy'.*validation split"):
+        sweeps.SweepResult("s", BASE, runs).best()
 
 
 def test_labels_name_only_what_differs_from_the_base():

@@ -34,18 +34,21 @@ Config = dict[str, Any]
 
 
 def expand_grid(base: Mapping[str, Any], grid: Mapping[str, Sequence[Any]], product: bool = False) -> list[Config]:
-    """The configurations of a sweep: one knob at a time around ``base``, or the full product."""
+    """The configurations of a sweep: one knob at a time around ``base``, or the full product;
+    each configuration once."""
     unknown = [k for k in grid if k not in base]
     if unknown:
         raise ValueError(f"grid knobs {unknown} are not in the base config {sorted(base)}")
     if product:
         keys = list(grid)
-        return [{**base, **dict(zip(keys, values))} for values in itertools.product(*(grid[k] for k in keys))]
-    configs = []
-    for key, values in grid.items():
-        for value in values:
-            configs.append({**base, key: value})
-    return configs
+        configs = [{**base, **dict(zip(keys, values))} for values in itertools.product(*(grid[k] for k in keys))]
+    else:
+        configs = [{**base, key: value} for key, values in grid.items() for value in values]
+    unique: list[Config] = []   # a knob's base value in several knobs' lists gives the base config again
+    for config in configs:
+        if config not in unique:
+            unique.append(config)
+    return unique
 
 
 def label(config: Mapping[str, Any], base: Mapping[str, Any]) -> str:
@@ -89,10 +92,16 @@ class SweepResult:
 
     def best(self) -> tuple[str, Run]:
         """The variant with the best score of ``metric`` (the highest accuracy, the lowest loss)."""
+        missing = [label for label, run in self.runs.items() if self.metric not in run.history]
+        if missing:
+            raise KeyError(f"sweep {self.name!r}: runs {missing} have no {self.metric!r} in their history (it has "
+                           f"{sorted(next(iter(self.runs.values())).history)}); was there a validation split?")
         pick = min if lower_is_better(self.metric) else max
         return pick(self.runs.items(), key=lambda item: item[1].best(self.metric))
 
-    def plot(self, metrics: Sequence[str] = ("loss", "accuracy"), **kwargs: Any):
+    def plot(self, metrics: Sequence[str] = ("loss", "accuracy"), **kwargs: Any) -> Any:
+        """The runs' learning curves (:func:`nnlab.plots.learning_curves`; ``kwargs`` go to it,
+        the title defaults to the sweep's name); returns the figure."""
         from nnlab.plots import learning_curves
 
         return learning_curves(self.runs, metrics, title=kwargs.pop("title", self.name), **kwargs)
@@ -121,9 +130,13 @@ def sweep(
     configs = expand_grid(base, grid, product)
     if include_base and base not in configs:
         configs.insert(0, base)
+    labels = [label(config, base) for config in configs]
+    for lab in labels:
+        if labels.count(lab) > 1:   # checked before any training: the second run would overwrite the first
+            raise ValueError(f"two configurations of sweep {name!r} share the label {lab!r} (values that print "
+                             "alike, such as 1e-4 and '0.0001', or 1 and '1'): make the grid's values distinct")
     runs: dict[str, Run] = {}
-    for config in configs:
-        lab = label(config, base)
+    for config, lab in zip(configs, labels):
         kwargs = dict(fit(config)) if fit else {}
         n_epochs = epochs(config) if callable(epochs) else epochs
         runs[lab] = train(lambda c=config: build(c), splits, name=f"{name}/{lab}", epochs=n_epochs,
