@@ -235,3 +235,18 @@ def test_filter_and_feature_map_panels_are_labelled_legibly_and_filters_wrap_at_
     maps = {"conv_0": np.random.default_rng(1).random((8, 8, 4))}
     fm = plots.feature_maps(maps, np.zeros((8, 8, 3)), max_channels=4)
     assert all(ax.title.get_fontsize() >= 9 for ax in fm.axes if ax.get_title())
+
+
+def test_figures_asked_to_draw_nothing_or_given_a_label_per_panel_of_the_wrong_length_say_so():
+    with pytest.raises(ValueError, match="nothing to plot: no arrays"):
+        plots.histograms({})
+    with pytest.raises(ValueError, match="nothing to plot: no images"):
+        plots.image_grid(np.zeros((0, 8, 8)))
+    panels = {"a": {"x": [1, 2]}, "b": {"x": [2, 1]}}
+    with pytest.raises(ValueError, match="ylabels: 1 given for 2 panels"):
+        plots.line_panels(panels, ylabels=["only one"])
+    import pandas as pd
+
+    tables = {"a": pd.DataFrame([[1.0]]), "b": pd.DataFrame([[2.0]])}
+    with pytest.raises(ValueError, match="colorbar: 3 given for 2 panels"):
+        plots.heatmap(tables, colorbar=["x", "y", "z"])

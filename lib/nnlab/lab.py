@@ -39,6 +39,8 @@ def styled_table_text(styler: Any) -> str:
     """A pandas ``Styler`` as plain aligned text, its number formats applied: the row labels
     left-aligned, every other column right-aligned, two spaces apart."""
     rows = [line.split("\t") for line in styler.to_string(delimiter="\t").splitlines() if line.strip()]
+    if not rows:
+        return ""
     widths = [max(len(row[i]) for row in rows if i < len(row)) for i in range(max(map(len, rows)))]
     return "\n".join("  ".join(cell.ljust(width) if i == 0 else cell.rjust(width)
                                 for i, (cell, width) in enumerate(zip(row, widths))).rstrip() for row in rows)

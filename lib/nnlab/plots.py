@@ -43,6 +43,22 @@ def _history(run: Any) -> Mapping[str, Sequence[float]]:
     return run.history if hasattr(run, "history") else run
 
 
+def _one_per_panel(values: str | Sequence[str], n_panels: int, what: str) -> list[str]:
+    """A setting given once for all panels, or once per panel (a list of the panels' length)."""
+    if isinstance(values, str):
+        return [values] * n_panels
+    values = list(values)
+    if len(values) != n_panels:
+        raise ValueError(f"{what}: {len(values)} given for {n_panels} panels; give one per panel, or one string for all")
+    return values
+
+
+def _require_some(n: int, what: str) -> None:
+    """A clear error for a figure asked to draw nothing, where Matplotlib would fail obscurely."""
+    if n == 0:
+        raise ValueError(f"nothing to plot: no {what} given")
+
+
 def learning_curves(
     runs: Mapping[str, Any],
     metrics: Sequence[str] = ("loss", "accuracy"),
@@ -209,6 +225,7 @@ def image_grid(
     if images.ndim == 4 and images.shape[-1] == 1:
         images = images[..., 0]
     n = len(images)
+    _require_some(n, "images")
     nrows = int(np.ceil(n / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if title else 0)),
                              squeeze=False)
@@ -244,6 +261,7 @@ def histograms(
     Every panel shows its own tick numbers, at most five on the x axis.
     """
     n = len(arrays)
+    _require_some(n, "arrays")
     ncols = min(ncols, n)
     nrows = int(np.ceil(n / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 2.5 * nrows), squeeze=False, sharex=sharex)
@@ -287,12 +305,13 @@ def line_panels(
     every panel; one legend below the panels names the labels (none when there is only one).
     """
     names = list(panels)
+    _require_some(len(names), "panels")
     ncols = ncols or len(names)
     nrows = int(np.ceil(len(names) / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.3 * nrows), squeeze=False)
     labels = list(dict.fromkeys(label for lines in panels.values() for label in lines))
     colors = dict(zip(labels, run_colors(len(labels))))  # distinct colours: these labels are categories
-    ylabel_list = [ylabels] * len(names) if isinstance(ylabels, str) else list(ylabels)
+    ylabel_list = _one_per_panel(ylabels, len(names), "ylabels")
     for ax, name, ylabel in zip(axes.flat, names, ylabel_list):
         for label, ys in panels[name].items():
             ys = np.asarray(ys, dtype=float)
@@ -345,7 +364,8 @@ def heatmap(
     fix the colour scale (the same for every panel).
     """
     panels = dict(tables) if isinstance(tables, Mapping) else {"": tables}
-    bars = [colorbar] * len(panels) if isinstance(colorbar, str) else list(colorbar)
+    _require_some(len(panels), "tables")
+    bars = _one_per_panel(colorbar, len(panels), "colorbar")
     first = next(iter(panels.values()))
     same_rows = all(list(t.index) == list(first.index) for t in panels.values())
     label_width = 0.09 * max(len(str(r)) for r in first.index) + 0.6
