@@ -139,6 +139,17 @@ def test_keras_gradcheck_passes(backend: str, layer_index: int, weight_index: in
     assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))  # restored
 
 
+@pytest.mark.parametrize(("layer_index", "weight_index", "message"), [
+    (2, 0, "layer_index=2: the model has 2 layers with trainable weights"),
+    (1, 2, "weight_index=2: layer 'dense_.*' has 2 trainable weights"),
+])
+def test_keras_gradcheck_names_what_a_bad_index_could_have_been(layer_index, weight_index, message) -> None:
+    x, y = toy_batch()
+    with pytest.raises(ValueError, match=message):
+        keras_gradcheck(tiny_keras_mlp(), x, y, per_example_loss, epsilons=FAST_EPS, layer_index=layer_index,
+                        weight_index=weight_index)
+
+
 def test_keras_gradcheck_agrees_with_numpy_mlp(backend: str) -> None:
     """The same network in Keras and in NumPy has the same gradient."""
     x, y = toy_batch()

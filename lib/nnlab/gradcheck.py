@@ -286,7 +286,14 @@ def _keras_gradcheck(
     import keras
 
     with_weights = [layer for layer in model.layers if layer.trainable_weights]
-    variable = with_weights[layer_index].trainable_weights[weight_index]
+    if not -len(with_weights) <= layer_index < len(with_weights):
+        raise ValueError(f"layer_index={layer_index}: the model has {len(with_weights)} layers with trainable weights "
+                         f"({', '.join(layer.name for layer in with_weights) or 'none'}); layer_index counts only those")
+    weights = with_weights[layer_index].trainable_weights
+    if not -len(weights) <= weight_index < len(weights):
+        raise ValueError(f"weight_index={weight_index}: layer {with_weights[layer_index].name!r} has {len(weights)} "
+                         f"trainable weights ({', '.join(w.path for w in weights)})")
+    variable = weights[weight_index]
     original = _to_numpy(variable.value)
     dtype = str(original.dtype)
     loss_dtype = getattr(loss_fn, "dtype", None)
