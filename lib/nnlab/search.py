@@ -98,6 +98,15 @@ class SearchResult:
         return bool(len(self.trials)) and all(int(n) in self.budget for n in self.trials["params"])
 
 
+def _budget_width(n_inputs: int, depth: int, target: int, n_outputs: int, budget: Budget) -> int:
+    """The hidden width of a ``depth``-layer MLP with about ``target`` parameters, rounded up by
+    one where rounding down would leave it under the budget's lower edge."""
+    width = width_for_params(n_inputs, depth, target, n_outputs)
+    if mlp_params(n_inputs, [width] * depth, n_outputs) < budget.low:
+        width += 1
+    return width
+
+
 def _key(payload: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
@@ -130,9 +139,7 @@ def budgeted_mlp_builder(
         target = hp.Int("target_params", budget.low, budget.high, step=params_step)
         dropout = hp.Choice("dropout", list(dropouts))
         lr = hp.Float("learning_rate", learning_rates[0], learning_rates[1], sampling="log")
-        width = width_for_params(n_inputs, depth, target, n_outputs)
-        if mlp_params(n_inputs, [width] * depth, n_outputs) < budget.low:
-            width += 1  # the target sits at the budget's lower edge: round up instead
+        width = _budget_width(n_inputs, depth, target, n_outputs, budget)
         set_seed(seed)
         model = models.mlp(input_shape, [width] * depth, n_outputs, dropout=dropout, name="budgeted_mlp")
         n_params = model.count_params()
@@ -216,10 +223,8 @@ def budgeted_mlp_search(
         values = dict(trial.hyperparameters.values)
         try:
             n_params = build(trial.hyperparameters).count_params()
-            width = width_for_params(int(np.prod(splits.input_shape)), values["depth"],
-                                     values["target_params"], splits.n_classes)
-            width += int(mlp_params(int(np.prod(splits.input_shape)), [width] * values["depth"],
-                                    splits.n_classes) < budget.low)
+            width = _budget_width(int(np.prod(splits.input_shape)), values["depth"], values["target_params"],
+                                  splits.n_classes, budget)
         except keras_tuner.errors.FailedTrialError:
             n_params, width = -1, -1
         rows.append({
