@@ -269,3 +269,28 @@ def test_reader_scales_raw_clocks_like_clock_splits_and_decodes():
     assert fed.max() > 0.5  # the white paper is near 1, not 1/255 (scaled once, not twice)
     with pytest.raises(ValueError, match=r"\(n, h, w\)"):
         read(images[..., None])
+
+
+def test_reader_feeds_a_model_exactly_what_clock_splits_trained_it_on():
+    seen = []
+
+    class Probe:  # records what the model is fed
+        def predict(self, x, batch_size=None, verbose=0):
+            seen.append(np.array(x))
+            return np.zeros((len(x), 4), np.float32)
+
+    splits = cm.clock_splits("easy", n_train=3, n_val=0, n_test=2, size=24, seed=4)
+    images, times = clocks.make_clocks(3, size=24, preset="easy", seed=4 * 3)   # the training part's seed
+    np.testing.assert_array_equal(clocks.to_minutes(times[:, 0], times[:, 1]), splits.y_train)
+    cm.reader(Probe(), "periodic")(images)
+    assert seen[0].dtype == splits.x_train.dtype == np.float32
+    np.testing.assert_array_equal(seen[0], splits.x_train)   # bit for bit: one scaling for both
+    assert 0.0 <= splits.x_train.min() and splits.x_train.max() <= 1.0 and splits.x_train.max() > 0.5
+
+
+def test_all_names_the_public_api_the_labs_use():
+    assert "reader" in cm.__all__ and all(hasattr(cm, name) for name in cm.__all__)
+    assert len(cm.FAMILIES) == len(cm.FAMILY_TITLES) == 5
+    for doc in (cm.__doc__, clocks.__doc__, nnlab.__doc__):   # no module counts the families differently
+        assert "four model families" not in doc
+    assert "five model families" in clocks.__doc__ and "five model families" in nnlab.__doc__

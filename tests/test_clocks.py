@@ -310,6 +310,22 @@ def test_keras_loss_and_metrics_match_numpy():
     np.testing.assert_allclose(keras.ops.convert_to_numpy(periodic), expected_rounded, atol=0.05)
 
 
+def test_common_sense_metric_is_the_loss_under_its_own_name():
+    import keras  # a hard dependency: a broken install fails here instead of skipping
+    rng = np.random.default_rng(2)
+    true = rng.integers(0, 720, size=(16, 1)).astype("float32")
+    pred = rng.uniform(-800, 1500, size=(16, 1)).astype("float32")
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(clocks.common_sense_mae(true, pred)),
+                                  keras.ops.convert_to_numpy(clocks.common_sense_loss(true, pred)))
+    # compiled together: the metric keeps its own name in the logs and reports the same mean as the loss
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.compile(loss=clocks.common_sense_loss, metrics=[clocks.common_sense_mae])
+    logs = model.evaluate(pred, true, batch_size=16, verbose=0, return_dict=True)
+    assert set(logs) >= {"loss", "common_sense_mae"}
+    assert logs["common_sense_mae"] == pytest.approx(logs["loss"], rel=1e-5)
+    assert 0 < logs["loss"] <= 360
+
+
 def test_keras_loss_has_gradient_towards_the_short_way_round():
     """On every backend: 700 should move up (to 720 = 0, then 10), 20 should move down."""
     import keras  # a hard dependency: a broken install fails here instead of skipping

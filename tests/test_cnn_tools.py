@@ -81,6 +81,24 @@ def test_confusion_matrix_and_mistakes():
     assert set(ct.pick_examples(probs, y, 2, correct=True)) <= {0, 2, 4}
 
 
+def test_top_confusions_returns_only_off_diagonal_cells_when_k_is_large():
+    cm = np.array([[5, 2], [0, 7]])   # two off-diagonal cells (one of them 0), one pair
+    assert ct.top_confusions(cm, ["a", "b"], k=10) == [("a", "b", 2), ("b", "a", 0)]
+    assert ct.top_confusions(cm, ["a", "b"], k=10, pairs=True) == [("a", "b", 2)]
+    cm3 = np.array([[9, 0, 3], [1, 8, 0], [0, 2, 7]])
+    cells = ct.top_confusions(cm3, ["a", "b", "c"], k=100)
+    assert len(cells) == 6 and all(t != p and n >= 0 for t, p, n in cells)   # no diagonal, no filler
+    assert {(t, p) for t, p, _ in cells} == {(t, p) for t in "abc" for p in "abc" if t != p}
+    assert [n for *_, n in cells] == [3, 2, 1, 0, 0, 0]
+    pairs = ct.top_confusions(cm3, ["a", "b", "c"], k=100, pairs=True)
+    assert sorted(pairs) == [("a", "b", 1), ("a", "c", 3), ("b", "c", 2)]
+    assert ct.top_confusions(cm3, None, k=0) == [] and ct.top_confusions(np.array([[4]]), k=3) == []
+    with pytest.raises(ValueError, match="square"):
+        ct.top_confusions(np.zeros((2, 3), int))
+    with pytest.raises(ValueError, match="negative"):
+        ct.top_confusions(np.array([[1, -1], [0, 1]]))
+
+
 def test_predict_proba_expands_a_sigmoid_unit():
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, activation="sigmoid",
                                                                     bias_initializer=keras.initializers.Constant(2.0))])
@@ -95,6 +113,25 @@ def test_select_classes_relabels_in_given_order():
     s = ct.select_classes(_splits(), ("dog", "cat"))
     assert s.class_names == ("dog", "cat") and set(np.unique(s.y_train)) == {0, 1}
     assert len(s.x_train) == 43 and s.n_classes == 2
+
+
+def test_select_classes_takes_indices_and_rejects_bad_entries():
+    splits = _splits()                                     # cat, dog, frog; labels cycle 0, 1, 2
+    s = ct.select_classes(splits, (2, "cat"))
+    assert s.class_names == ("frog", "cat") and set(np.unique(s.y_train)) == {0, 1}
+    np.testing.assert_array_equal(s.y_test, np.where(splits.y_test[splits.y_test != 1] == 2, 0, 1))
+    assert ct.select_classes(splits, (np.int64(1),)).class_names == ("dog",)
+    for bad, message in [(("cat", "cow"), r"unknown class 'cow'.*0='cat', 1='dog', 2='frog'"),
+                         (("cat", "cat"), r"class 'cat' \('cat'\) is given twice"),
+                         (("dog", 1), r"class 1 \('dog'\) is given twice"),
+                         ((0, 3), r"class index 3 is outside 0\.\.2.*known classes"),
+                         ((-1,), r"class index -1 is outside 0\.\.2"),   # not silently the last class
+                         ((1.0,), r"a class is a name or an index, got 1\.0"),
+                         ((True,), r"a class is a name or an index, got True"),
+                         ((), r"at least one class"),
+                         ("cat", r"a list of classes, e\.g\. \['cat', …\], got the string 'cat'")]:
+        with pytest.raises(ValueError, match=message):
+            ct.select_classes(splits, bad)
 
 
 def test_random_shift_flip_is_a_shift_or_flip_of_each_image():
@@ -183,6 +220,44 @@ def test_feature_maps_and_weights():
     assert min(v.min() for v in maps.values()) >= 0  # read after the ReLU
     weights = ct.weights_by_layer(model)
     assert weights["conv_0_0 kernel"].shape == (3, 3, 1, 3) and "output bias" in weights
+    assert list(weights) == [f"{layer} {part}" for layer in ("conv_0_0", "conv_1_0", "dense_0", "output")
+                             for part in ("kernel", "bias")]   # plain conv models: as before
+
+
+def _separable_model() -> keras.Model:
+    """Separable, depthwise and plain convolutions, each read a different way by the helpers."""
+    inputs = keras.Input((8, 8, 2), name="pixels")
+    x = keras.layers.SeparableConv2D(4, 3, padding="same", depth_multiplier=2, name="sep")(inputs)
+    x = keras.layers.Activation("relu", name="sep_relu")(x)
+    x = keras.layers.DepthwiseConv2D(3, use_bias=False, name="dw")(x)          # valid: 8 → 6
+    x = keras.layers.Conv2D(3, 1, name="plain")(x)
+    x = keras.layers.Dense(2, name="out")(keras.layers.Flatten(name="flat")(x))
+    return keras.Model(inputs, x)
+
+
+def test_conv_helpers_include_separable_and_depthwise_convolutions(monkeypatch):
+    model = _separable_model()
+    assert [layer.name for layer in ct.conv_layers(model)] == ["sep", "dw", "plain"]
+    assert [layer.name for layer in ct.conv_layers(ct.tiny_cnn())] == ["conv_0", "conv_1", "conv_2", "conv_3"]
+
+    weights = ct.weights_by_layer(model)
+    assert {k: v.shape for k, v in weights.items()} == {
+        "sep depthwise kernel": (3, 3, 2, 2), "sep pointwise kernel": (1, 1, 4, 4), "sep bias": (4,),
+        "dw kernel": (3, 3, 4, 1), "plain kernel": (1, 1, 4, 3), "plain bias": (3,),
+        "out kernel": (108, 2), "out bias": (2,)}
+    np.testing.assert_array_equal(weights["sep pointwise kernel"],
+                                  keras.ops.convert_to_numpy(model.get_layer("sep").pointwise_kernel))
+
+    image = np.random.default_rng(0).standard_normal((8, 8, 2)).astype(np.float32)
+    maps = ct.feature_maps(model, image)
+    assert {k: v.shape for k, v in maps.items()} == {"sep": (8, 8, 4), "dw": (6, 6, 4), "plain": (6, 6, 3)}
+    assert maps["sep"].min() >= 0                                  # read after sep_relu…
+    raw = ct.feature_maps(model, image, activated=False)["sep"]
+    assert raw.min() < 0 and np.allclose(maps["sep"], np.maximum(raw, 0), atol=1e-6)   # …which it is
+
+    assert ct.shape_mismatches(model) == []
+    monkeypatch.setattr(ct, "conv_output_size", lambda n, k, s=1, padding="same": -1)   # every formula "wrong"
+    assert [m.split(":")[0] for m in ct.shape_mismatches(model)] == ["sep", "dw", "plain"]
 
 
 def test_resnet_ish_shapes_and_policy():

@@ -24,7 +24,7 @@ Modules, each introduced in the lab named in its docstring:
 - ``nnlab.knobs``, ``nnlab.search``   optimizers, losses and a budgeted KerasTuner search (lab 3)
 - ``nnlab.permute``   pixel permutations and the exact first-layer argument (lab 4)
 - ``nnlab.cnn_tools`` confusion matrices, mistakes, augmentation, a fast CIFAR recipe (lab 5)
-- ``nnlab.clocks``, ``nnlab.clock_models``   clock images, time error, four model families (lab 6)
+- ``nnlab.clocks``, ``nnlab.clock_models``   clock images, time error, five model families (lab 6)
 - ``nnlab.widgets``   interactive explorers with static fallbacks for the website
 """
 

@@ -50,6 +50,7 @@ __all__ = [
     "clock_loss",
     "clock_model",
     "predict_minutes",
+    "reader",
     "predict_minutes_mirrored",
     "circular_mean",
     "error_summary",
@@ -74,6 +75,17 @@ FAMILY_TITLES = {
 MINUTE_WEIGHT = 20.0
 """Weight of the minute head's squared error (in hours) against the hour cross-entropy in
 :func:`multi_head_loss`: guessing the minute blindly costs about 3.3, a 10-minute error 0.56."""
+
+
+def _model_input(images: np.ndarray) -> np.ndarray:
+    """Raw clock images ``(n, h, w)`` (uint8, 0..255) as the models take them: float32 in [0, 1], ``(n, h, w, 1)``.
+
+    The one place the scaling is written, so :func:`clock_splits` (training data) and
+    :func:`reader` (new clocks) always feed a model the same way.
+    """
+    x = np.asarray(images)[..., None].astype(np.float32)
+    x /= 255.0
+    return x
 
 
 def _check_family(family: str) -> str:
@@ -109,9 +121,7 @@ def clock_splits(
     arrays = []
     for part, n in enumerate((n_train, n_val, n_test)):
         images, times = clocks.make_clocks(n, size=size, preset=preset, seed=seed * 3 + part)
-        x = images[..., None].astype(np.float32)
-        x /= 255.0
-        arrays += [x, clocks.to_minutes(times[:, 0], times[:, 1]).astype(np.int64)]
+        arrays += [_model_input(images), clocks.to_minutes(times[:, 0], times[:, 1]).astype(np.int64)]
     return Splits(
         name=f"clocks-{name}-{size}px",
         x_train=arrays[0], y_train=arrays[1],
@@ -349,7 +359,7 @@ def reader(model: Any, family: str) -> Callable[[np.ndarray], np.ndarray]:
         images = np.asarray(images)
         if images.ndim != 3:
             raise ValueError(f"expected clock images of shape (n, h, w), got {images.shape}")
-        return predict_minutes(model, family, images[..., None].astype(np.float32) / 255.0)
+        return predict_minutes(model, family, _model_input(images))
 
     return read
 

@@ -36,9 +36,10 @@ and ``minute`` in 0..59, or a single number of minutes past 12 in 0..719
 distance on the 720-minute circle (:func:`common_sense_error`): 11:50 and
 0:10 are 20 minutes apart, and no two times are more than 360 minutes apart.
 
-The encoders turn times into targets for the four model families of the
-lab (regression, 24 or 720 classes, multi-head, periodic) and the decoders
-turn a model's outputs back into minutes.
+The encoders turn times into targets for the five model families of the
+lab (regression, 24 classes, 720 classes, multi-head, periodic: see
+:data:`nnlab.clock_models.FAMILIES`) and the decoders turn a model's
+outputs back into minutes.
 """
 
 from __future__ import annotations
@@ -589,7 +590,7 @@ def common_sense_error(true_minutes: Any, pred_minutes: Any) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------
-# Encoders and decoders for the four model families
+# Encoders and decoders for the five model families (nnlab.clock_models.FAMILIES)
 # --------------------------------------------------------------------------
 
 
@@ -788,13 +789,13 @@ def common_sense_loss(y_true, y_pred):
 def common_sense_mae(y_true, y_pred):
     """Keras metric: the common-sense error in minutes for regression outputs.
 
-    ``model.compile(metrics=[common_sense_mae])`` reports its mean.
+    The same numbers as :func:`common_sense_loss` (which it calls), under
+    its own name: ``model.compile(metrics=[common_sense_mae])`` reports its
+    mean as ``common_sense_mae`` in the history.
 
     Introduced in lab 6 (Tell the time).
     """
-    from keras import ops
-
-    return ops.mean(_circular_gap(y_true, y_pred), axis=-1)
+    return common_sense_loss(y_true, y_pred)
 
 
 def periodic_common_sense_mae(y_true, y_pred):

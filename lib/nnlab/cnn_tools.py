@@ -12,7 +12,8 @@ PyTorch alike.
   :func:`top_confusions`, :func:`most_confident_mistakes` (report-000's figure),
   :func:`pick_examples` (correct and wrong examples, report-003's figures).
 - **Inside a model**: :func:`weights_by_layer` (for weight/bias histograms),
-  :func:`conv_layers`, :func:`feature_maps` (every conv layer's output for one image).
+  :func:`conv_layers`, :func:`feature_maps` (every conv layer's output for one image); plain,
+  separable and depthwise convolutions alike (:data:`CONV_TYPES`).
 - **Data**: :func:`select_classes` (e.g. cat vs dog from CIFAR-10).
 - **Augmentation**: :func:`augmentation` (Keras preprocessing layers, to pass to
   :func:`nnlab.models.cnn`), :class:`RandomShiftFlip` (pad-and-crop plus flip written with
@@ -44,6 +45,11 @@ from nnlab.training import source_hash
 
 CODE_VERSION = source_hash("cnn_tools.py")
 """A short hash of this file: put it in a run's config so that editing a recipe retrains it."""
+
+CONV_TYPES: tuple[type[keras.layers.Layer], ...] = (layers.Conv2D, layers.SeparableConv2D, layers.DepthwiseConv2D)
+"""The 2-D convolution layers that the helpers here look into (:func:`conv_layers`,
+:func:`feature_maps`, :func:`weights_by_layer`, :func:`shape_mismatches`). In Keras 3 the
+separable and depthwise layers are not subclasses of ``Conv2D``, so each is named here."""
 
 
 # ============================================================================ shapes and parameters
@@ -157,10 +163,13 @@ def formula_mismatches(model: keras.Model) -> list[str]:
 
 
 def shape_mismatches(model: keras.Model) -> list[str]:
-    """Conv and pooling layers whose output size differs from :func:`conv_output_size` (empty: all agree)."""
+    """Conv and pooling layers whose output size differs from :func:`conv_output_size` (empty: all agree).
+
+    Every layer of :data:`CONV_TYPES` (plain, separable and depthwise convolutions) is checked.
+    """
     bad = []
     for layer in model.layers:
-        if isinstance(layer, layers.Conv2D):
+        if isinstance(layer, CONV_TYPES):
             k, s = layer.kernel_size[0], layer.strides[0]
         elif isinstance(layer, (layers.MaxPooling2D, layers.AveragePooling2D)):
             k, s = layer.pool_size[0], layer.strides[0]
@@ -210,9 +219,17 @@ def top_confusions(cm: np.ndarray, class_names: Sequence[str] | None = None, k: 
     """The ``k`` largest off-diagonal cells: (true class, predicted class, count).
 
     With ``pairs=True``, the ``k`` pairs of classes confused most in either direction:
-    (class a, class b, a taken for b + b taken for a), each pair once.
+    (class a, class b, a taken for b + b taken for a), each pair once. Only real off-diagonal
+    cells are returned, so ``k`` is capped at ``n·(n-1)`` cells (``n·(n-1)/2`` pairs) for ``n``
+    classes; cells with a count of 0 are real cells and can be among them.
     """
     off = np.array(cm, dtype=np.int64)
+    if off.ndim != 2 or off.shape[0] != off.shape[1]:
+        raise ValueError(f"a confusion matrix is square, got shape {off.shape}")
+    if (off < 0).any():
+        raise ValueError("a confusion matrix holds counts, but this one has a negative entry")
+    n = len(off)
+    k = max(0, min(int(k), n * (n - 1) // (2 if pairs else 1)))   # the -1 fillers below never make the cut
     if pairs:
         off = np.triu(off + off.T, k=1) - np.tril(np.ones_like(off))   # each pair once; diagonal and below: -1
     np.fill_diagonal(off, -1)
@@ -250,20 +267,34 @@ def pick_examples(probs: np.ndarray, y_true: np.ndarray, n: int = 8, *, correct:
 # ============================================================================ inside a model
 
 
+_KERNELS: tuple[tuple[str, str], ...] = (
+    ("kernel", "kernel"), ("depthwise_kernel", "depthwise kernel"), ("pointwise_kernel", "pointwise kernel"))
+"""(layer attribute, key suffix) of the kernels :func:`weights_by_layer` reads, in this order."""
+
+
 def weights_by_layer(model: keras.Model) -> dict[str, np.ndarray]:
-    """Kernels and biases of every conv and dense layer, named ``"<layer> kernel"`` / ``"<layer> bias"``."""
+    """Kernels and biases of every conv (:data:`CONV_TYPES`) and dense layer, by name.
+
+    Keys are ``"<layer> kernel"`` and ``"<layer> bias"``. A ``SeparableConv2D`` has no single
+    kernel: its two are ``"<layer> depthwise kernel"`` (``kh×kw×c_in×multiplier``, one filter per
+    input channel) and ``"<layer> pointwise kernel"`` (``1×1×(c_in·multiplier)×filters``), so
+    every kernel's key still ends in ``" kernel"``. (A ``DepthwiseConv2D`` keeps its weights in
+    ``kernel``, so it gets ``"<layer> kernel"``.)
+    """
     out = {}
     for layer in model.layers:
-        if isinstance(layer, (layers.Conv2D, layers.Dense)):
-            out[f"{layer.name} kernel"] = keras.ops.convert_to_numpy(layer.kernel)
+        if isinstance(layer, (*CONV_TYPES, layers.Dense)):
+            for attribute, suffix in _KERNELS:
+                if getattr(layer, attribute, None) is not None:
+                    out[f"{layer.name} {suffix}"] = keras.ops.convert_to_numpy(getattr(layer, attribute))
             if layer.use_bias:
                 out[f"{layer.name} bias"] = keras.ops.convert_to_numpy(layer.bias)
     return out
 
 
 def conv_layers(model: keras.Model) -> list[keras.layers.Layer]:
-    """The model's ``Conv2D`` layers, input to output."""
-    return [layer for layer in model.layers if isinstance(layer, layers.Conv2D)]
+    """The model's convolution layers (``Conv2D``, ``SeparableConv2D``, ``DepthwiseConv2D``), input to output."""
+    return [layer for layer in model.layers if isinstance(layer, CONV_TYPES)]
 
 
 def _after_activation(model: keras.Model, conv: keras.layers.Layer) -> str:
@@ -272,7 +303,7 @@ def _after_activation(model: keras.Model, conv: keras.layers.Layer) -> str:
         return conv.name
     names = [layer.name for layer in model.layers]
     for layer in model.layers[names.index(conv.name) + 1:]:
-        if isinstance(layer, layers.Conv2D):
+        if isinstance(layer, CONV_TYPES):
             break
         if isinstance(layer, (layers.Activation, layers.ReLU, layers.ELU, layers.LeakyReLU)):
             return layer.name
@@ -280,7 +311,7 @@ def _after_activation(model: keras.Model, conv: keras.layers.Layer) -> str:
 
 
 def feature_maps(model: keras.Model, image: np.ndarray, *, activated: bool = True) -> dict[str, np.ndarray]:
-    """The output of every conv layer for one image: ``{conv name: (h, w, filters)}``.
+    """The output of every conv layer (:func:`conv_layers`) for one image: ``{conv name: (h, w, channels)}``.
 
     ``activated=True`` reads each map after its nonlinearity (what the next layer sees).
     """
@@ -296,8 +327,32 @@ def feature_maps(model: keras.Model, image: np.ndarray, *, activated: bool = Tru
 
 
 def select_classes(splits: Splits, classes: Sequence[str | int], name: str | None = None) -> Splits:
-    """Keep only some classes, relabelled ``0 … k-1`` in the order given (e.g. ``("cat", "dog")``)."""
-    index = [splits.class_names.index(c) if isinstance(c, str) else int(c) for c in classes]
+    """Keep only some classes, relabelled ``0 … k-1`` in the order given (e.g. ``("cat", "dog")``).
+
+    Each entry of ``classes`` is a class name or a class index (``0 … n_classes-1``). An unknown
+    name, an index out of range, anything else, a class given twice (by name or index) or no
+    class at all raises a ``ValueError`` that names the entry and lists the known classes.
+    """
+    known = f"known classes: {', '.join(f'{i}={n!r}' for i, n in enumerate(splits.class_names))}"
+    if isinstance(classes, str):   # one name would be read letter by letter
+        raise ValueError(f"classes is a list of classes, e.g. [{classes!r}, …], got the string {classes!r}; {known}")
+    index: list[int] = []
+    for c in classes:
+        if isinstance(c, str):
+            if c not in splits.class_names:
+                raise ValueError(f"unknown class {c!r}; {known}")
+            i = splits.class_names.index(c)
+        elif isinstance(c, (int, np.integer)) and not isinstance(c, bool):
+            if not 0 <= c < splits.n_classes:
+                raise ValueError(f"class index {c} is outside 0..{splits.n_classes - 1}; {known}")
+            i = int(c)
+        else:
+            raise ValueError(f"a class is a name or an index, got {c!r}; {known}")
+        if i in index:
+            raise ValueError(f"class {c!r} ({splits.class_names[i]!r}) is given twice; {known}")
+        index.append(i)
+    if not index:
+        raise ValueError(f"select_classes needs at least one class; {known}")
     lut = np.full(splits.n_classes, -1, dtype=np.int64)
     lut[index] = np.arange(len(index))
 

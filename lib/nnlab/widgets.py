@@ -474,7 +474,10 @@ def explore_permutation(
 
 
 def _conv_names(model: Any) -> list[str]:
-    """Names of the model's ``Conv2D`` layers, input to output (:func:`nnlab.cnn_tools.conv_layers`)."""
+    """Names of the model's convolution layers, input to output (:func:`nnlab.cnn_tools.conv_layers`).
+
+    Plain, separable and depthwise convolutions alike (:data:`nnlab.cnn_tools.CONV_TYPES`).
+    """
     from nnlab.cnn_tools import conv_layers
 
     return [layer.name for layer in conv_layers(model)]
@@ -508,7 +511,8 @@ def draw_feature_maps(
 
         maps = feature_maps(model, images[index])
     if layer not in maps:
-        raise ValueError(f"{layer!r} is not a Conv2D layer of {model.name!r}; those are {sorted(maps)}")
+        raise ValueError(f"{layer!r} is not a Conv2D layer (nor a separable or depthwise one) of {model.name!r}; "
+                         f"those are {sorted(maps)}")
     fmap = np.asarray(maps[layer])
     channels = min(max_channels, fmap.shape[-1])
     nrows = int(np.ceil((channels + 1) / ncols))
