@@ -234,7 +234,8 @@ l2_ahead = False if l2_lead >= 0.02 else ahead_beyond_noise(l2_lead, l2_margin)
 claims.check(
     "Report 000", "L1 and L2 on the weights give similar accuracy, L2 slightly ahead (here at equal strength, "
     "λ = 1e-4: L2 ahead by more than the validation noise but by less than 2 points)", holds=l2_ahead,
-    evidence=f"L2 {l2_acc:.4f}, L1 {l1_acc:.4f}: L2 {100 * l2_lead:+.2f} pp; a lead counts if over {100 * l2_margin:.1f} pp "
+    evidence=f"L2 {l2_acc:.4f}, L1 {l1_acc:.4f}: L2 {100 * l2_lead:+.2f} pp; a lead counts if over "
+             f"{100 * l2_margin:.1f} pp "
              f"(two standard errors of the difference on {len(mnist.y_val):,} validation images; one training "
              "seed, so seed-to-seed variation is not included)",
     kind="accuracy",
@@ -440,7 +441,8 @@ claims.check(
     evidence="Adam: " + ", ".join(f"{k} {v:.4f}" for k, v in with_adam.items()), kind="accuracy",
 )
 kl_gain = {"SGD": with_sgd["kl"] - with_sgd["sparse_cce"], "Adam": with_adam["kl"] - with_adam["sparse_cce"]}
-kl_margin = max(noise_margin(with_sgd["kl"], with_sgd["sparse_cce"]), noise_margin(with_adam["kl"], with_adam["sparse_cce"]))
+kl_margin = max(noise_margin(with_sgd["kl"], with_sgd["sparse_cce"]),
+                noise_margin(with_adam["kl"], with_adam["sparse_cce"]))
 claims.check(
     "Report 004", "KL divergence trains to better accuracy than cross-entropy (here: ahead beyond the validation "
     "noise with both optimizers)",
