@@ -76,9 +76,11 @@ class Claim:
     kind: Kind
 
     def asserted(self, profile: Profile) -> bool:
+        """Whether :meth:`Claims.assert_all` checks this claim in ``profile`` (see the module docstring)."""
         return self.kind == "structural" or (self.kind == "accuracy" and profile.is_full)
 
     def verdict(self, profile: Profile) -> str:
+        """The verdict cell: confirmed / not confirmed / untested, and whether ``profile`` asserts it."""
         if self.holds is None:
             return "untested here" if not self.asserted(profile) else "untested (asserted here: a failure)"
         word = "confirmed" if self.holds else "not confirmed"
@@ -124,6 +126,7 @@ class Claims:
         return [c for c in self.rows if c.asserted(self.profile) and c.holds != c.expected]
 
     def to_markdown(self) -> str:
+        """The table as Markdown, what a lab run as a script prints."""
         lines = ["| source | claim | what we measured | verdict |", "|---|---|---|---|"]
         for c in self.rows:
             cells = (c.source, c.claim, c.evidence, c.verdict(self.profile))

@@ -292,9 +292,11 @@ class NumpyMLP:
 
     @property
     def n_layers(self) -> int:
+        """The number of weight layers (hidden layers + the output layer)."""
         return len(self.weights)
 
     def count_params(self) -> int:
+        """Weights and biases in all, as Keras's ``model.count_params()`` counts them."""
         return sum(p.size for p in self.params)
 
     # -- forward and backward -----------------------------------------------------------

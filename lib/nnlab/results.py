@@ -56,6 +56,7 @@ class Result:
 
     @property
     def meets_goal(self) -> bool | None:
+        """Whether the value reaches the goal (at least it, or at most it for errors); None without a goal."""
         if self.goal is None:
             return None
         return self.value >= self.goal if self.higher_is_better else self.value <= self.goal
