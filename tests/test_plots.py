@@ -237,6 +237,15 @@ def test_filter_and_feature_map_panels_are_labelled_legibly_and_filters_wrap_at_
     assert all(ax.title.get_fontsize() >= 9 for ax in fm.axes if ax.get_title())
 
 
+def test_log_ticks_leave_a_range_too_narrow_for_two_round_numbers_to_matplotlib():
+    fig, ax = plt.subplots()
+    ax.semilogy([0, 1], [0.36, 0.39])
+    ax.set_ylim(0.36, 0.39)
+    before = list(ax.get_yticks())
+    plots.log_ticks(ax)
+    assert list(ax.get_yticks()) == before   # not an axis without a single number
+
+
 def test_figures_asked_to_draw_nothing_or_given_a_label_per_panel_of_the_wrong_length_say_so():
     with pytest.raises(ValueError, match="nothing to plot: no arrays"):
         plots.histograms({})

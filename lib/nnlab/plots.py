@@ -123,7 +123,8 @@ def log_ticks(ax: plt.Axes, axis: str = "y", most: int = 8) -> None:
     ten, or fewer of them (1, 2, 3, 5; 1, 2, 5; …) to keep within ``most``, written as plain
     numbers (0.3, 0.5, 1, 2) rather than 3×10⁻¹. Over more: powers of ten
     only, every decade or every 2, 5, 10, 20, … decades (a norm from 10⁻¹⁰⁰ to 10¹⁰⁰), with
-    the minor ticks removed. Call it after the data are drawn: it reads the axis's limits.
+    the minor ticks removed. A range too narrow for two such numbers keeps Matplotlib's ticks.
+    Call it after the data are drawn: it reads the axis's limits.
     """
     limits = ax.get_ylim() if axis == "y" else ax.get_xlim()
     lo, hi = np.log10(np.clip(sorted(limits), 1e-300, None))
@@ -132,7 +133,10 @@ def log_ticks(ax: plt.Axes, axis: str = "y", most: int = 8) -> None:
     if hi - lo < 2:
         mantissas = next(m for m in ((1, 1.5, 2, 3, 4, 5, 7), (1, 2, 3, 5), (1, 2, 5), (1, 3), (1,))
                          if len(_log_grid(lo, hi, m)) <= most)
-        set_ticks(_log_grid(lo, hi, mantissas), [f"{v:g}" for v in _log_grid(lo, hi, mantissas)])
+        grid = _log_grid(lo, hi, mantissas)
+        if len(grid) < 2:   # a range too narrow for two round numbers: Matplotlib's own ticks say more
+            return
+        set_ticks(grid, [f"{v:g}" for v in grid])
     else:
         step = next(s for s in (1, 2, 5, 10, 20, 50, 100, 200, 500) if (hi - lo) / s <= most)
         set_ticks(10.0 ** (step * np.arange(np.ceil(lo / step), np.floor(hi / step) + 1)))
