@@ -97,6 +97,8 @@ def test_bar_values_never_cross_the_reference_line():
     assert labels["0.050"].get_position()[0] == 0.05 and labels["0.050"].get_color() == "black"
     plain = plots.bar_compare(values, ylabel="accuracy")   # no reference: every value after its bar
     assert [t.get_position()[0] for t in plain.axes[0].texts] == [0.922, 0.919, 0.05]
+    wide = plots.bar_compare(values, ylabel="accuracy", fmt="{:.6f}")   # long labels after the longest bars
+    assert all(_bbox(wide, t).x1 <= wide.bbox.x1 for t in wide.axes[0].texts)   # inside the figure, not cut off
 
 
 def test_bar_values_stay_clear_of_a_reference_line_near_the_base():

@@ -204,6 +204,7 @@ def bar_compare(
             label.remove()
         else:
             ax.text(v, y, text, va="center", fontsize=8)   # a short bar around the line: after it
+    fig.tight_layout()   # again, now with the labels after the bars: the longest one must not be cut off
     return fig
 
 
