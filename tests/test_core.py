@@ -304,6 +304,8 @@ def test_a_run_that_differs_in_anything_is_not_reloaded(tmp_path, monkeypatch):
     monkeypatch.setenv("NNLAB_DATA", str(tmp_path))
     monkeypatch.setenv("NNLAB_QUIET", "1")
     monkeypatch.setenv("NNLAB_PROFILE", "smoke")
+    import keras
+
     from nnlab import knobs, models, training
 
     splits = _toy_splits()
@@ -330,6 +332,10 @@ def test_a_run_that_differs_in_anything_is_not_reloaded(tmp_path, monkeypatch):
     assert not training.train(build, _toy_splits(n=192), **common).cached, "data"
     monkeypatch.setenv("NNLAB_PROFILE", "quick")
     assert not training.train(build, splits, **common).cached, "profile"
+    # a lambda as the loss is named "<lambda>" whatever it computes: such a run is never cached
+    sparse = lambda y, p: keras.losses.sparse_categorical_crossentropy(y, p)  # noqa: E731
+    for _ in range(2):
+        assert not training.train(build, splits, **{**common, "loss": sparse}).cached
 
 
 def test_a_run_whose_cache_cannot_be_written_is_kept_with_a_warning(tmp_path, monkeypatch):
