@@ -21,12 +21,12 @@ from __future__ import annotations
 import html
 import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 from nnlab.profiles import Profile, get_profile
 
 Kind = Literal["structural", "accuracy", "timing"]
-KINDS = ("structural", "accuracy", "timing")
+KINDS: tuple[str, ...] = get_args(Kind)
 
 
 def in_notebook() -> bool:
