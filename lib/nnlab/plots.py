@@ -79,8 +79,8 @@ def learning_curves(
     their curves: ``{"base": {"color": "black"}}`` keeps a reference run one colour from figure
     to figure (the other runs share the palette), ``{"kl": {"marker": "o", "linewidth": 1}}``
     shows a curve that lies on top of another (leave the line style alone: it tells training
-    from validation). ``legend_note`` adds a line to the legend's
-    title. A metric named in ``logy`` gets a log axis labelled by :func:`log_ticks`.
+    from validation). ``legend_note`` adds a line to the legend's title. A metric named in
+    ``logy`` gets a log axis labelled by :func:`log_ticks`.
     """
     styles = styles or {}
     longest = max([len(str(label)) for label in runs] + [18 if validation else 0]
@@ -121,9 +121,9 @@ def log_ticks(ax: plt.Axes, axis: str = "y", most: int = 8) -> None:
 
     Over less than two decades (a loss from 0.3 to 3): 1, 1.5, 2, 3, 4, 5 and 7 times powers of
     ten, or fewer of them (1, 2, 3, 5; 1, 2, 5; …) to keep within ``most``, written as plain
-    numbers (0.3, 0.5, 1, 2) rather than 3×10⁻¹. Over more: powers of ten
-    only, every decade or every 2, 5, 10, 20, … decades (a norm from 10⁻¹⁰⁰ to 10¹⁰⁰), with
-    the minor ticks removed. A range too narrow for two such numbers keeps Matplotlib's ticks.
+    numbers (0.3, 0.5, 1, 2) rather than 3×10⁻¹. Over more: powers of ten only, every decade
+    or every 2, 5, 10, 20, … decades (a norm from 10⁻¹⁰⁰ to 10¹⁰⁰), with the minor ticks
+    removed. A range too narrow for two such numbers keeps Matplotlib's ticks.
     Call it after the data are drawn: it reads the axis's limits.
     """
     limits = ax.get_ylim() if axis == "y" else ax.get_xlim()
