@@ -19,9 +19,7 @@ finished search instead of running it again. KerasTuner's console output is sile
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,7 +32,7 @@ import pandas as pd
 
 from nnlab import knobs, models
 from nnlab.splits import Splits
-from nnlab.training import STEPS_PER_EXECUTION, source_hash
+from nnlab.training import STEPS_PER_EXECUTION, payload_key, source_hash
 
 
 def mlp_params(n_inputs: int, hidden: Sequence[int], n_outputs: int) -> int:
@@ -105,10 +103,6 @@ def _budget_width(n_inputs: int, depth: int, target: int, n_outputs: int, budget
     if mlp_params(n_inputs, [width] * depth, n_outputs) < budget.low:
         width += 1
     return width
-
-
-def _key(payload: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
 def _code_version() -> str:
@@ -203,7 +197,7 @@ def budgeted_mlp_search(
         "backend": keras.backend.backend(), "code": _code_version(),
     }
     directory = cache_dir() / "tuner" / profile
-    project = f"{name}-{profile}-{_key(settings)}"
+    project = f"{name}-{profile}-{payload_key(settings, length=12)}"
     build = budgeted_mlp_builder(splits.input_shape, splits.n_classes, budget, depths=depths,
                                  dropouts=dropouts, learning_rates=learning_rates,
                                  params_step=params_step, seed=seed)

@@ -137,9 +137,11 @@ def _describe_callbacks(callbacks: Callable[[], Sequence[keras.callbacks.Callbac
     return described
 
 
-def _key(payload: Mapping[str, Any]) -> str:
+def payload_key(payload: Mapping[str, Any], length: int = 20) -> str:
+    """A cache key: the first ``length`` hex digits of the sha256 of ``payload`` as sorted JSON
+    (values JSON cannot write are written with ``str``). Used for runs and for searches."""
     text = json.dumps(payload, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:20]
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
 def runs_dir() -> Path:
@@ -226,7 +228,7 @@ def train(
         cache = False
     if any("<lambda>" in str(d) or "<locals>" in str(d) for d in (payload["loss"], *payload["metrics"])):
         cache = False   # likewise a lambda's or a nested function's name: two different ones share it
-    folder = runs_dir() / _key(payload)
+    folder = runs_dir() / payload_key(payload)
     def fresh_model() -> keras.Model:
         set_seed(seed)
         model = build()
