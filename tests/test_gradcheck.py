@@ -210,3 +210,17 @@ def test_keras_gradcheck_can_fail(backend: str, monkeypatch: pytest.MonkeyPatch)
     x, y = toy_batch()
     result = keras_gradcheck(tiny_keras_mlp(), x, y, per_example_loss, epsilons=FAST_EPS)
     assert min(result["rel_error"]) > 1e-2
+
+
+def test_backend_gradient_refuses_a_frozen_weight(backend: str) -> None:
+    """A frozen layer's kernel is not differentiated by any backend: the error says so and how to
+    fix it, rather than TensorFlow's "loss does not depend on" or JAX's bare StopIteration."""
+    x, y = toy_batch()
+    model = tiny_keras_mlp()
+    model.layers[0].trainable = False
+    with pytest.raises(ValueError, match="not a trainable variable.*trainable=True"):
+        gradcheck.backend_gradient(model, x, y, per_example_loss, model.layers[0].kernel)
+    model.layers[0].trainable = True
+    with gradcheck.float64_scope():
+        grad = gradcheck.backend_gradient(model, x, y, per_example_loss, model.layers[0].kernel)
+    assert grad.shape == (10, 12) and np.abs(grad).max() > 0

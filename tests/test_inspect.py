@@ -48,3 +48,13 @@ def test_kernel_gradients_match_the_chain_rule_by_hand(two_layer_model):
     np.testing.assert_allclose(grads["hidden"], x.T @ d_pre, rtol=1e-4, atol=1e-6)
     biases = inspect.kernel_gradients(two_layer_model, x, y, keras.losses.MeanSquaredError(), weight="bias")
     np.testing.assert_allclose(biases["out"], d_out.sum(axis=0), rtol=1e-4, atol=1e-6)
+
+
+def test_kernel_gradients_leave_out_a_frozen_layer(two_layer_model):
+    x = np.random.default_rng(2).normal(size=(6, 3)).astype("float32")
+    y = np.random.default_rng(3).normal(size=(6, 2)).astype("float32")
+    all_grads = inspect.kernel_gradients(two_layer_model, x, y, keras.losses.MeanSquaredError())
+    two_layer_model.get_layer("hidden").trainable = False    # the fixture builds a new model per test
+    grads = inspect.kernel_gradients(two_layer_model, x, y, keras.losses.MeanSquaredError())
+    assert list(grads) == ["out"]     # the frozen layer is not trained, so it has no entry
+    np.testing.assert_allclose(grads["out"], all_grads["out"], rtol=1e-6)

@@ -175,6 +175,11 @@ def backend_gradient(model: Any, x: Any, y: Any, loss_fn: Callable, variable: An
     """
     import keras
 
+    if not any(v is variable for v in model.trainable_variables):
+        name = getattr(variable, "path", repr(variable))
+        raise ValueError(f"{name!r} is not a trainable variable of this model (a frozen layer's weight, or "
+                         "batch normalization's moving statistics, is never differentiated): pass one of "
+                         "model.trainable_variables, or set the layer's trainable=True first")
     backend = keras.backend.backend()
     if backend == "tensorflow":
         import tensorflow as tf

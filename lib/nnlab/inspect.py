@@ -7,7 +7,8 @@ maps (lab 5). Per-layer statistics of those outputs come from
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import keras
 import numpy as np
@@ -39,9 +40,13 @@ def layer_outputs(
 
 
 def kernel_gradients(
-    model: keras.Model, x: np.ndarray, y: np.ndarray, loss_fn, weight: str = "kernel"
+    model: keras.Model,
+    x: np.ndarray,
+    y: np.ndarray,
+    loss_fn: Callable[[Any, Any], Any],
+    weight: str = "kernel",
 ) -> dict[str, np.ndarray]:
-    """The gradient of ``loss_fn(y, model(x))`` for every layer that has a ``kernel``.
+    """The gradient of ``loss_fn(y, model(x))`` for every trainable layer that has a ``kernel``.
 
     Introduced in lab 2 (Activations): per-layer gradient norms show vanishing gradients
     (a deep sigmoid net at initialization) and dead ReLU units (their kernel columns get a
@@ -55,7 +60,7 @@ def kernel_gradients(
     out: dict[str, np.ndarray] = {}
     for layer in model.layers:
         variable = getattr(layer, weight, None)
-        if variable is None or getattr(layer, "kernel", None) is None:
-            continue
+        if variable is None or getattr(layer, "kernel", None) is None or not layer.trainable:
+            continue  # a frozen layer is not trained, and backend_gradient refuses its weights
         out[layer.name] = backend_gradient(model, x, y, loss_fn, variable)
     return out
