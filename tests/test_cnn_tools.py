@@ -45,6 +45,12 @@ def test_param_formulas_match_keras_report001_table3():
         assert ct.formula_mismatches(model) == [] and ct.shape_mismatches(model) == []
     sep = keras.Sequential([keras.Input((12, 12, 4)), keras.layers.SeparableConv2D(6, 3)])
     assert ct.formula_mismatches(sep) == []
+    for bias in (True, False):  # 3·3·4·2 kernel weights, 4·2 biases
+        dw = keras.Sequential([keras.Input((12, 12, 4)),
+                               keras.layers.DepthwiseConv2D(3, depth_multiplier=2, use_bias=bias, name="dw")])
+        assert ct._formula(dw.layers[0])[1] == 72 + 8 * bias == dw.count_params()
+        assert ct.formula_mismatches(dw) == []
+        assert ct.layer_table(dw).loc["dw", "formula"] == ("(3·3 + 1)·4·2" if bias else "3·3·4·2")
 
 
 def test_layer_table_and_param_frame():

@@ -88,6 +88,11 @@ def _formula(layer: keras.layers.Layer) -> tuple[str, int] | None:
         c_in, c_out, b = layer.input.shape[-1], layer.filters, int(layer.use_bias)
         m = layer.depth_multiplier
         return f"{kh}·{kw}·{c_in}·{m} + ({c_in}·{m}{'+1' if b else ''})·{c_out}", kh * kw * c_in * m + (c_in * m + b) * c_out
+    if isinstance(layer, layers.DepthwiseConv2D):  # one k×k filter per input channel and multiplier
+        kh, kw = layer.kernel_size
+        c_in, m, b = layer.input.shape[-1], layer.depth_multiplier, int(layer.use_bias)
+        text = f"({kh}·{kw} + 1)·{c_in}·{m}" if b else f"{kh}·{kw}·{c_in}·{m}"
+        return text, (kh * kw + b) * c_in * m
     if isinstance(layer, layers.Conv2D):
         kh, kw = layer.kernel_size
         c_in, c_out, b = layer.input.shape[-1], layer.filters, int(layer.use_bias)
