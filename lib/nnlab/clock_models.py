@@ -33,11 +33,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from nnlab import clocks
+
+if TYPE_CHECKING:
+    import keras
 from nnlab.splits import Splits
 
 __all__ = [
@@ -276,7 +279,7 @@ def clock_model(
     dropout: float = 0.0,
     pool: str = "flatten",
     name: str | None = None,
-) -> "Any":
+) -> keras.Model:
     """The shared CNN trunk with the head of one model family (an uncompiled Keras model).
 
     Trunk: a 5×5 stride-2 stem with ``widths[0]`` filters, then one stage per

@@ -8,7 +8,7 @@ data, carves a validation split out of the training images, and scales pixels to
 
 from __future__ import annotations
 
-
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -50,7 +50,7 @@ class Splits:
     def n_classes(self) -> int:
         return len(self.class_names)
 
-    def map_x(self, fn) -> "Splits":
+    def map_x(self, fn: Callable[[np.ndarray], np.ndarray]) -> Splits:
         """The same split with ``fn`` applied to every image array (e.g. a pixel permutation)."""
         return replace(
             self,

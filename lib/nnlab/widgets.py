@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -42,6 +42,9 @@ from nnlab._environment import env_flag
 from nnlab.claims import in_notebook
 from nnlab.numpy_mlp import ACTIVATIONS as _MLP_ACTIVATIONS
 from nnlab.numpy_mlp import init_weights
+
+if TYPE_CHECKING:
+    import ipywidgets
 
 __all__ = [
     "is_static",
@@ -121,7 +124,7 @@ def _explorer(
     *,
     static: bool | None,
     note: str,
-):
+) -> ipywidgets.VBox | None:
     """Static: show ``draw(**fixed, **values)`` and a note (a script: the note only), return None. Live: a widget box.
 
     ``values`` holds the starting value of every knob named in ``controls``
@@ -273,7 +276,7 @@ def explore_init(
     panels: int = 5,
     seed: int = 0,
     static: bool | None = None,
-):
+) -> ipywidgets.VBox | None:
     """Explorer (1): σ, activation and depth → per-layer activation histograms (:func:`draw_init`).
 
     Introduced in lab 1 (Initialization). ``sigma`` defaults to 1/√width.
@@ -357,7 +360,7 @@ def explore_activations(
     alpha: float = 0.1,
     *,
     static: bool | None = None,
-):
+) -> ipywidgets.VBox | None:
     """Explorer (2): pick activations, move z (and α) → f(z) and f′(z) (:func:`draw_activations`).
 
     Introduced in lab 2 (Activations).
@@ -451,7 +454,7 @@ def explore_permutation(
     patch: int = 0,
     *,
     static: bool | None = None,
-):
+) -> ipywidgets.VBox | None:
     """Explorer (3): image index, permutation seed and patch size → :func:`draw_permutation`.
 
     Introduced in lab 4 (Permutations). ``patch`` 0 means a full permutation.
@@ -539,7 +542,7 @@ def explore_feature_maps(
     *,
     max_channels: int = 16,
     static: bool | None = None,
-):
+) -> ipywidgets.VBox | None:
     """Explorer (4): image index and conv layer of ``model`` → :func:`draw_feature_maps`.
 
     Introduced in lab 5 (CNNs). The maps of every conv layer are computed once per image
@@ -629,7 +632,7 @@ def explore_clock(
     seed: int = 0,
     size: int = 150,
     static: bool | None = None,
-):
+) -> ipywidgets.VBox | None:
     """Explorer (5): hour, minute, style and seed → a clock and every model's reading (:func:`draw_clock`).
 
     Introduced in lab 6 (Tell the time). ``size`` must be the image size the models expect.
