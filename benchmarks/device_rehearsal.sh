@@ -13,7 +13,7 @@
 #
 # PYTHON must be a CPython 3.12 (the carried wheels are built for it) with the packages the device
 # has and nnlab needs: jax numpy pandas matplotlib pillow h5py scipy grpcio protobuf absl-py rich
-# ml-dtypes packaging pyyaml requests psutil (see benchmarks/device-requirements.txt), e.g.
+# ml-dtypes packaging pyyaml requests psutil six jinja2 (see benchmarks/device-requirements.txt), e.g.
 #   python3.12 -m venv /tmp/device312 && /tmp/device312/bin/pip install jax numpy pandas ...
 # Default LAB-ARGUMENTS: the call of benchmarks/README.md. Output: _build/device-rehearsal/
 # (the files a device call brings back). Took 7 minutes on a 2-core CPU (all labs passed).

@@ -93,7 +93,8 @@ print("python", __import__("sys").version.split()[0], "· keras", keras.__versio
 if keras.backend.backend() == "jax":
     import jax
     print("jax", jax.__version__, "devices", jax.devices())
-for name in ("jupytext", "nbclient", "ipykernel", "keras_tuner", "numpy", "pandas", "matplotlib", "PIL", "h5py"):
+# jinja2: pandas' Styler, which every lab's tables use (a lab without it fails at its first table)
+for name in ("jupytext", "nbclient", "ipykernel", "keras_tuner", "numpy", "pandas", "jinja2", "matplotlib", "PIL", "h5py"):
     module = importlib.import_module(name)
     print(f"  {name} {getattr(module, '__version__', '?')}", end="")
 print()
