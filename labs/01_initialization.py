@@ -105,8 +105,8 @@ epsilons = [10.0**-i for i in range(0, 9)]
 check = numpy_mlp_gradcheck(reference, x_train[:200], y_train[:200], layer=1, n_params=10, epsilons=epsilons)
 table = pd.DataFrame({"N": check["N"], "epsilon": check["epsilon"],
                       "max |numeric - backprop|": check["max_abs_error"], "relative error": check["rel_error"]})
-display(table.style.format({"N": "{:.0e}", "epsilon": "{:.0e}", "max |numeric - backprop|": "{:.2e}",
-                            "relative error": "{:.2e}"}))
+display(table.style.hide(axis="index").format({"N": "{:.0e}", "epsilon": "{:.0e}",
+                                                "max |numeric - backprop|": "{:.2e}", "relative error": "{:.2e}"}))
 
 # %% [markdown]
 # Up to $N = 10^4$ the error falls by about a factor 100 per decade of $N$ — the
@@ -266,7 +266,10 @@ claims.check("Report 002", "With the seeds fixed, training twice gives identical
 # computes every product with `np.einsum`, which sums every entry in the same order: with it
 # a constant start (all weights 0.01, five SGD steps below) must keep a gap of exactly 0. The
 # claim's evidence also gives, "with BLAS", the gap of the constant-1 network trained above
-# with ordinary `@`.
+# with ordinary `@`. Whether that gap leaves 0 depends on the BLAS library, the processor and
+# the matrix sizes: on one machine BLAS may happen to treat the identical columns alike and
+# show 0, on another a rounding-level gap. The einsum path is the one that promises 0 on
+# every machine.
 
 # %%
 gaps = {label: symmetry_gap(net) for label, net in nets.items()}
@@ -369,19 +372,24 @@ for label, kwargs in {"uniform ±0.05": dict(init="uniform", sigma=0.05 / np.sqr
     twin.forward(xb)
     twin.backward(yb)
     stats[label] = pd.DataFrame(twin.layer_stats()).set_index("layer")
+OUT = len(THIN) - 1   # the last layer is the softmax output: its "std" is a spread of probabilities
 fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
 for label, frame in stats.items():
-    axes[0].semilogy(frame.index, frame["std"].clip(lower=1e-30), "o-", label=label)
+    hidden = frame.drop(index=OUT)   # std and dead units: the six hidden ReLU layers only
+    axes[0].semilogy(hidden.index, hidden["std"].clip(lower=1e-30), "o-", label=label)
     axes[1].semilogy(frame.index, frame["grad_norm"].clip(lower=1e-30), "o-", label=label)
-    axes[2].plot(frame.index, frame["frac_dead"], "o-", label=label)
-for ax, ylabel in zip(axes, ("std of the layer's output", "‖∂L/∂W‖ of the layer", "fraction of dead units")):
-    ax.set_xlabel("layer")
+    axes[2].plot(hidden.index, hidden["frac_dead"], "o-", label=label)
+for ax, ylabel in zip(axes, ("std of the hidden layer's output", "‖∂L/∂W‖ of the layer",
+                             "fraction of dead units")):
+    ax.set_xlabel("hidden layer")
     ax.set_ylabel(ylabel)
+axes[1].set_xlabel("layer")
+axes[1].set_xticks(list(stats["He"].index), [*map(str, range(1, OUT)), f"{OUT}\nsoftmax"])
 axes[0].legend()
 fig.suptitle(f"MLP {THIN} at initialization, one batch of Fashion-MNIST")
 fig.tight_layout()
-display(stats["uniform ±0.05"][["units", "mean", "std", "frac_dead", "grad_norm"]].style.format("{:.2e}")
-        .format("{:.0f}", subset=["units"]))
+display(stats["uniform ±0.05"][["activation", "units", "mean", "std", "frac_dead", "grad_norm"]]
+        .style.format("{:.2e}", subset=["mean", "std", "frac_dead", "grad_norm"]).format("{:.0f}", subset=["units"]))
 
 # %% [markdown]
 # With the small uniform start the signal shrinks layer by layer, yet the gradient does not
@@ -393,6 +401,12 @@ display(stats["uniform ±0.05"][["units", "mean", "std", "frac_dead", "grad_norm
 # the right panel the uniform line is hidden under Glorot's: both draw uniform weights from
 # the same seed, so their weights differ only by a scale factor per layer, and with zero
 # biases the same ReLU units are dead.)
+#
+# Layer 7 is not a seventh ReLU layer but the softmax output, so the left and right panels
+# stop at layer 6; only the gradient panel, where the output layer's weights count like any
+# other's, goes on to it. In the table its row holds probabilities: their mean is 1/10 for
+# any network, and with the uniform start their spread is close to zero — every image gets
+# nearly the same ten probabilities, about 0.1 each, which is a uniform guess.
 
 # %%
 uniform, he = stats["uniform ±0.05"], stats["He"]
@@ -415,6 +429,15 @@ for label, initializer in {"uniform ±0.05": keras.initializers.RandomUniform(-0
         fashion, name=f"{LAB}/deep-thin/{label}", epochs=THIN_EPOCHS, batch_size=128,
         config={"init": label, "hidden": "8x6"})
 plots.learning_curves(thin_runs, title="Deep, thin MLP (6 × 8 ReLU) on Fashion-MNIST, Adam");
+
+# %% [markdown]
+# Two things to notice. In this run the uniform start's training loss stays flat at about
+# 2.30, which is $\ln 10$: the cross-entropy of giving each of the ten classes probability
+# 1/10. That network guesses uniformly and its accuracy sits at chance, as the vanished
+# signal in the table above predicts. The He start's curves, by contrast, are most likely
+# still climbing at the last epoch (how far they get depends on the profile's number of
+# epochs): its final accuracy is a snapshot of a network that has not finished learning,
+# not the best this small network can do.
 
 # %%
 thin_acc = {label: run.final("val_accuracy") for label, run in thin_runs.items()}
@@ -440,7 +463,7 @@ claims.check("nnlab", "He initialization, which Report 002 recommends, rescues t
 best_label = max(("Glorot", "He", "normal σ=0.01", "uniform ±0.05"), key=lambda k: final[k])
 test_loss, test_acc = nets[best_label].evaluate(x_test, y_test)
 print(f"best initialization on validation: {best_label}; test accuracy {test_acc:.4f} "
-      f"({profile.name} profile, {EPOCHS} epochs of plain SGD)")
+      f"({profile.name} profile, {EPOCHS} epoch{'s' * (EPOCHS > 1)} of plain SGD)")
 results.record(LAB, "NumPy MLP 784-256-10 on MNIST, test accuracy", test_acc, unit="accuracy",
                report_best=0.9733, report="Report 001 (MLP after search)")
 results.record(LAB, "Deep thin MLP (He) on Fashion-MNIST, validation accuracy", thin_acc["He"], unit="accuracy")
