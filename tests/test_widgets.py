@@ -7,6 +7,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import ipywidgets  # noqa: E402
+import keras  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -85,6 +86,17 @@ def test_activation_derivatives_match_finite_differences():
     for name, (f, df) in widgets.ACTIVATION_FUNCTIONS.items():
         numeric = (f(z + 1e-6, 0.3) - f(z - 1e-6, 0.3)) / 2e-6
         np.testing.assert_allclose(df(z, 0.3), numeric, atol=1e-5, err_msg=name)
+
+
+def test_explorer_activations_are_keras_own():
+    """The explorer's formulas are the functions the lab's layers use (ELU with Keras's α = 1,
+    whatever the leaky-ReLU slider says), so its figure agrees with lab 2's."""
+    z = np.linspace(-6, 3, 37).astype("float32")
+    for name in ("relu", "elu", "tanh", "sigmoid", "swish", "softplus", "linear"):
+        f, _ = widgets.ACTIVATION_FUNCTIONS[name]
+        keras_f = keras.activations.get("silu" if name == "swish" else name)
+        expected = keras.ops.convert_to_numpy(keras_f(keras.ops.convert_to_tensor(z)))
+        np.testing.assert_allclose(f(z, 0.1), expected, atol=1e-5, err_msg=name)
 
 
 @pytest.mark.parametrize("patch", [0, 3, SIDE])

@@ -303,18 +303,20 @@ def _sigmoid(z: Array) -> Array:
 
 
 ACTIVATION_FUNCTIONS: dict[str, tuple[Callable[[Array, float], Array], Callable[[Array, float], Array]]] = {
-    "sigmoid": (lambda z, a: _sigmoid(z), lambda z, a: _sigmoid(z) * (1 - _sigmoid(z))),
-    "tanh": (lambda z, a: np.tanh(z), lambda z, a: 1 - np.tanh(z) ** 2),
+    # In lab 2's order (relu, elu, tanh, sigmoid, then gelu's slot, silu), so each function has the
+    # colour here that it has in that lab's figures.
     "relu": (lambda z, a: np.maximum(z, 0), lambda z, a: (z > 0).astype(float)),
+    "elu": (lambda z, a: np.where(z > 0, z, np.expm1(np.minimum(z, 0))),   # α = 1, as keras.activations.elu
+            lambda z, a: np.where(z > 0, 1.0, np.exp(np.minimum(z, 0)))),
+    "tanh": (lambda z, a: np.tanh(z), lambda z, a: 1 - np.tanh(z) ** 2),
+    "sigmoid": (lambda z, a: _sigmoid(z), lambda z, a: _sigmoid(z) * (1 - _sigmoid(z))),
     "leaky_relu": (lambda z, a: np.where(z > 0, z, a * z), lambda z, a: np.where(z > 0, 1.0, a)),
-    "elu": (lambda z, a: np.where(z > 0, z, a * np.expm1(np.minimum(z, 0))),
-            lambda z, a: np.where(z > 0, 1.0, a * np.exp(np.minimum(z, 0)))),
-    "softplus": (lambda z, a: np.logaddexp(0, z), lambda z, a: _sigmoid(z)),
     "swish": (lambda z, a: z * _sigmoid(z), lambda z, a: _sigmoid(z) * (1 + z * (1 - _sigmoid(z)))),
+    "softplus": (lambda z, a: np.logaddexp(0, z), lambda z, a: _sigmoid(z)),
     "linear": (lambda z, a: z, lambda z, a: np.ones_like(z)),
 }
-"""Name → ``(f(z, alpha), f'(z, alpha))``; ``alpha`` is the negative slope of leaky ReLU and
-the scale of ELU (ignored by the others)."""
+"""Name → ``(f(z, alpha), f'(z, alpha))``; ``alpha`` is the negative slope of leaky ReLU (the
+others ignore it; ELU is Keras's, with α = 1, so it levels off at −1 as lab 2 describes it)."""
 
 
 def draw_activations(
@@ -361,7 +363,7 @@ def explore_activations(
     *,
     static: bool | None = None,
 ) -> ipywidgets.VBox | None:
-    """Explorer (2): pick activations, move z (and α) → f(z) and f′(z) (:func:`draw_activations`).
+    """Explorer (2): pick activations, move z (and leaky ReLU's α) → f(z) and f′(z) (:func:`draw_activations`).
 
     Introduced in lab 2 (Activations).
     """
@@ -369,7 +371,7 @@ def explore_activations(
     controls = {
         "names": ("multi", {"options": list(ACTIVATION_FUNCTIONS), "rows": 4, "description": "functions"}),
         "z": ("float", {"min": -5, "max": 5, "step": 0.1, "description": "z"}),
-        "alpha": ("float", {"min": 0, "max": 1, "step": 0.01, "description": "α (leaky ReLU, ELU)"}),
+        "alpha": ("float", {"min": 0, "max": 1, "step": 0.01, "description": "α (leaky ReLU)"}),
     }
     return _explorer(draw_activations, values, controls, static=static,
                      note=f"Static view: {', '.join(names)} at z = {z:g}.")
