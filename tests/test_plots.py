@@ -121,6 +121,7 @@ def test_histograms_show_ticks_on_every_panel_and_use_a_log_scale_only_over_a_de
     fig = plots.histograms(arrays, ncols=2, sharex=True, logy=True)
     wide, narrow, bias = fig.axes[:3]
     assert wide.get_yscale() == "log" and narrow.get_yscale() == "linear"
+    assert wide.get_ylim()[0] == 0.5   # bars of one or two counts stand clear of the axis
     fig.canvas.draw()
     for ax in (wide, narrow, bias):
         labels = [t for t in ax.get_xticklabels() if t.get_visible() and t.get_text()]

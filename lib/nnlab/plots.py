@@ -262,7 +262,8 @@ def histograms(
     The panels of the first column carry ``ylabel``.
     ``bins`` is a count or the bin edges; ``logy`` draws counts on a log scale, so that
     rare values (a few large errors) stay visible next to a tall peak (added in lab 6) — in
-    each panel whose counts span at least a decade (a narrower range reads better linear).
+    each panel whose counts span at least a decade (a narrower range reads better linear); the
+    axis starts at 0.5, so a bar of a single count still shows.
     Every panel shows its own tick numbers, at most five on the x axis.
     """
     n = len(arrays)
@@ -281,6 +282,7 @@ def histograms(
         nonzero = counts[counts > 0]
         if logy and len(nonzero) and nonzero.max() >= 10 * nonzero.min():
             ax.set_yscale("log")
+            ax.set_ylim(bottom=0.5)   # a bar of one count rises a third of a decade, not a stub
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
     if title:
