@@ -183,7 +183,9 @@ fig = plots.filters(k1, title=f"{convs[1].name}: first 8 filters × first 8 inpu
 # ReLU) shows what the layer computes: one map per filter. The first layer's maps still look
 # like the image, filtered — edges in one direction, one colour. After each pooling step the
 # maps are coarser and less recognizable: they say *where* something that the filter responds
-# to is, at a coarser and coarser grid. `nnlab.cnn_tools.feature_maps` reads them through
+# to is, at a coarser and coarser grid. Each map is drawn on a grey scale of its own, black at
+# its lowest value and white at its highest, so brightness compares places within one map, not
+# one map with another. `nnlab.cnn_tools.feature_maps` reads them through
 # `nnlab.inspect.layer_outputs`. A unit of a deeper layer also sees a larger patch of the
 # image, its *receptive field*: a 3×3 conv widens the patch by two steps of the current grid; a
 # 2×2 pool widens it by one step and then doubles the step (3 → 4 → 8 → 10 → 18 pixels here).
@@ -222,15 +224,16 @@ claims.check("Report 003", "Deeper conv layers look at larger areas of the image
 # %% [markdown]
 # In Jupyter, the explorer below lets you step through the first test images (it opens on the
 # one above; the image number is its index in the test set), pick any conv layer and see up to
-# 32 of its maps. On the website it shows one view: the deepest conv layer for the same image,
-# whose small maps no longer look like the picture. Some maps are entirely black: their filters
-# found nothing they respond to in this image, and the ReLU turned every negative response
-# into 0.
+# 31 of its maps, which with the image fill four rows of eight. On the website it shows one
+# view: the deepest conv layer for the same image, whose small maps no longer look like the
+# picture. Some maps are entirely black: their filters found nothing they respond to in this
+# image, and the ReLU turned every negative response into 0.
 
 # %%
 from nnlab.widgets import explore_feature_maps
 
-explore_feature_maps(model, data.x_test[:max(100, chosen + 1)], index=chosen, layer=convs[-1].name, max_channels=32)
+explore_feature_maps(model, data.x_test[:max(100, chosen + 1)], index=chosen, layer=convs[-1].name,
+                     max_channels=31)   # the image and 31 maps: four full rows of eight panels
 
 # %% [markdown]
 # ## Correct and wrong examples
@@ -257,7 +260,9 @@ fig = plots.predictions(data.x_test, wrong, data.y_test, probs, names, title="Mi
 cm = cnn_tools.confusion_matrix(data.y_test, pred, data.n_classes)
 fig = plots.confusion(cm, names, title="Report 003's CNN on the CIFAR-10 test images")
 top = cnn_tools.top_confusions(cm, names, k=5)
-print("largest confusions:", "; ".join(f"{t} → {p}: {n}" for t, p, n in top))
+top_pairs = cnn_tools.top_confusions(cm, names, k=3, pairs=True)
+print("largest cells (true → predicted):", "; ".join(f"{t} → {p}: {n}" for t, p, n in top))
+print("pairs confused most (both directions):", "; ".join(f"{a} ↔ {b}: {n}" for a, b, n in top_pairs))
 per_class = pd.Series(np.diag(cm) / np.maximum(cm.sum(axis=1), 1), index=names).round(3)
 print("accuracy per class:", ", ".join(f"{name} {acc:.3f}" for name, acc in per_class.items()))
 # Keras's own accuracy metric on the same probabilities (a second forward pass, such as evaluate(),
@@ -267,6 +272,15 @@ claims.check("This lab", "The confusion matrix accounts for every test image onc
              "accuracy Keras computes", holds=cm.sum() == len(data.y_test) and abs(np.trace(cm) / cm.sum() - keras_acc) < 1e-6,
              evidence=f"{cm.sum():,} images; trace/total {np.trace(cm) / cm.sum():.4f}, Keras's accuracy metric "
                       f"{keras_acc:.4f} (evaluate: {base.extra['test_accuracy']:.4f})")
+
+# %% [markdown]
+# Compare the first two printed lines with Report 000. Which pair leads is a property of the
+# run, not of CIFAR-10 alone. Cats and dogs share fur, ears and poses at 32×32 pixels, and a
+# network that has learnt the easier distinctions tends to be left with them as its largest
+# confusion; a short run on a subset may not have got that far, and then another pair of
+# lookalikes — two kinds of vehicle, or two other animals — can hold the largest cell instead. The
+# per-class accuracies show which classes pay for it; the claims table at the end checks whether
+# the worst of them is cat or dog, as in the report.
 
 # %% [markdown]
 # ## The most confident mistakes, class by class
@@ -307,6 +321,9 @@ claims.check("Report 000", "Most-confident mistakes: per class, wrong prediction
 # Report 003 added L2 to all layers of this network and saw the test accuracy fall from
 # 71.20 % to 48.77 %; after moving it to three layers and raising the learning rate it got
 # 67.95 %, still below the unregularized network. Its strength was not stated, so we sweep it.
+# In the learning curves of the sweep, the loss Keras logs includes the penalty $\lambda\sum w^2$,
+# so the loss panels of different strengths measure different things and cannot be compared
+# with each other or with the run without L2; compare the accuracy panel.
 
 # %%
 penalty_model = build({**BASE, "l2": 1e-2})
@@ -329,7 +346,8 @@ l2_table = pd.DataFrame({
 }).round(4)
 l2_table["gap (train − test)"] = (l2_table["train accuracy"] - l2_table["test accuracy"]).round(4)
 display(l2_table.set_index("λ"))
-fig = plots.learning_curves({"no L2": base, **l2_runs}, title="L2 strength on Report 003's CNN")
+fig = plots.learning_curves({"no L2": base, **l2_runs}, title="L2 strength on Report 003's CNN",
+                            legend_note="loss includes λ·Σw²")
 
 # %%
 acc_by_l2 = dict(zip(l2_table["λ"], l2_table["test accuracy"]))
@@ -413,7 +431,7 @@ fig = plots.bar_compare({k: r.extra["test_accuracy"] for k, r in variants.items(
                         title="Regularizers on Report 003's CIFAR-10 CNN", reference=0.712,
                         reference_label="Report 003 (no regularization)")
 fig = plots.learning_curves({k: variants[k] for k in ("none", "dropout 0.5", "batch norm", "augmentation")},
-                            title="Which regularizers close the gap")
+                            title="Learning curves: epoch-average training (solid) vs validation (dashed)")
 
 # %% [markdown]
 # In the table, *test* is the test accuracy; *train, rescored* the accuracy on the training
@@ -424,7 +442,9 @@ fig = plots.learning_curves({k: variants[k] for k in ("none", "dropout 0.5", "ba
 # The gap is measured with the training images scored once more after training, as the test
 # images are: the epoch average that Keras logs is taken while dropout is switched on (and,
 # with augmentation, on altered images), so it understates what the network has learnt and can
-# even fall below the test accuracy. Dropout and augmentation narrow the gap. Whether they also
+# even fall below the test accuracy. For the same reason, the distance between the solid and
+# dashed curves in the last figure is not the gap: read the gap from the table's *gap* column.
+# Dropout and augmentation narrow the gap. Whether they also
 # raise the test accuracy depends on the length of training: both make the training task
 # harder, so in a short run they mostly slow the learning down and may cost test accuracy (the
 # table shows how much on this page); they pay off when the training is long enough to overfit
@@ -440,8 +460,9 @@ fig = plots.learning_curves({k: variants[k] for k in ("none", "dropout 0.5", "ba
 # `nnlab.cnn_tools.refresh_batch_norm` tests that explanation: it feeds the training images
 # through a copy of the trained network once more and sets each layer's running mean and
 # variance to their exact averages at the final weights. Lab 5a's short runs avoid the lag with
-# a momentum of 0.9. Lab 5c's CNN combines batch normalization, augmentation (with cutout) and a
-# small L2 penalty — under SGD, where it acts as weight decay — without dropout.
+# a momentum of 0.9. Lab 5c's CNN combines batch normalization, augmentation (with cutout in the
+# full profile only) and a small L2 penalty — under SGD, where it acts as weight decay — without
+# dropout.
 
 # %%
 bn_run = variants["batch norm"]
@@ -503,8 +524,8 @@ claims.check("Report 003 / this lab", "The misclassified images are the hard one
              holds=np.median(confidence[~is_right]) < np.median(confidence[is_right]),
              evidence=f"median probability of the answer: wrong {np.median(confidence[~is_right]):.2f}, "
                       f"right {np.median(confidence[is_right]):.2f}", kind="accuracy")
-claims.check("Report 000", "Dogs, or cats, their usual confusion, are the class recognised worst (report: 403 of "
-             "1,000 dogs right)", holds=per_class.idxmin() in ("cat", "dog"),
+claims.check("Report 000", "The worst-recognised class is dog or cat, the pair Report 000 confused most (report: 403 "
+             "of 1,000 dogs right)", holds=per_class.idxmin() in ("cat", "dog"),
              evidence=f"worst {per_class.idxmin()} {per_class.min():.3f}, best {per_class.idxmax()} {per_class.max():.3f}",
              kind="accuracy")
 claims.check("This lab", "L2 shrinks the weights: the kernels' RMS falls as λ grows",
