@@ -177,9 +177,11 @@ display(hidden_table.style.format("{:.3f}").format("{:.1f}", subset=["training s
 # training stops: every sigmoid layer scales the backpropagated error by at most 1/4, so its
 # first layer learns slowly. Adam divides each parameter's step by a running estimate of its
 # gradient's size, which undoes most of that shrinking — the gap between the activations
-# mostly closes. Among the other five the differences are small: the smooth GELU and SiLU,
-# defaults of many recent architectures, end level with ReLU on a network this shallow
-# (within a point, with either optimizer; checked below).
+# mostly closes. Among the other five the differences are small. The smooth GELU and SiLU,
+# defaults of many recent architectures, should end close to ReLU on a network this
+# shallow; whether they do in this run, within a point and with either optimizer, is for the
+# claims table to say (asserted in the full profile only; the smoke profile does not train
+# them).
 #
 # We pick the activation (and optimizer) with the best final validation accuracy and only
 # then look at the test split.
@@ -377,7 +379,12 @@ fig = plots.bar_compare(output_acc.to_dict(), ylabel="validation accuracy", titl
 #   directly. Softplus is the only truly different model, and it still learns thanks to the
 #   division. A *linear* output under the probability-reading CCE has no such luck: its
 #   outputs can be negative and the "normalized" values are meaningless; under Poisson it
-#   takes the log of negative numbers and the loss becomes NaN.
+#   takes the log of negative numbers and the loss becomes NaN. Its outputs can stay
+#   finite all the same (see the "NaN outputs" column): the NaN is only in the loss's
+#   *value*. The gradient of $\hat y - y\log\hat y$ with respect to $\hat y$ is
+#   $1 - y/\hat y$, a finite number, positive for every negative output, so each step
+#   pushes the outputs further down towards $-\infty$ (see its large negative median Σ)
+#   while the reported loss stays NaN.
 # - **Σ outputs.** Only the softmax layer returns numbers that sum to one (the from-logits
 #   model returns logits, which need a softmax before they read as probabilities). A
 #   softplus, sigmoid or exponential model trained with CCE predicts numbers whose sum is
