@@ -74,8 +74,8 @@ def test_minute_hand_angle():
     assert ray(image, 240, 0.15, 0.8).min() > LIGHT
 
 
-def test_easy_clock_has_dial_ticks_and_marker():
-    (image,) = draw_clocks([6], [30], "easy", size=SIZE)
+def test_default_style_has_dial_ticks_and_marker():
+    (image,) = draw_clocks([6], [30], ClockStyle(), size=SIZE)
     assert ray(image, 0, 0.75, 0.9).max() < DARK  # 12 o'clock marker
     assert ray(image, 90, 0.87, 0.93).max() < DARK  # the 3 o'clock tick
     assert ray(image, 75, 0.87, 0.93).min() > LIGHT  # between ticks
@@ -94,10 +94,10 @@ def test_shapes_dtypes_and_ranges(preset):
 
 
 def test_images_show_the_times_returned_with_them():
-    # "easy" has no random knobs, so the same times drawn again give the same pixels.
-    images, times = make_clocks(20, size=32, preset="easy", seed=3)
-    np.testing.assert_array_equal(images, draw_clocks(times[:, 0], times[:, 1], "easy", size=32))
-    assert not np.array_equal(images, draw_clocks(times[::-1, 0], times[::-1, 1], "easy", size=32))
+    # ClockStyle() has no random knobs, so the same times drawn again give the same pixels.
+    images, times = make_clocks(20, size=32, preset=ClockStyle(), seed=3)
+    np.testing.assert_array_equal(images, draw_clocks(times[:, 0], times[:, 1], ClockStyle(), size=32))
+    assert not np.array_equal(images, draw_clocks(times[::-1, 0], times[::-1, 1], ClockStyle(), size=32))
     # Hours are taken modulo 12: 12:00 is 0:00, and hour -1 is 11.
     np.testing.assert_array_equal(draw_clocks([12], [0], BARE, size=32), draw_clocks([0], [0], BARE, size=32))
     np.testing.assert_array_equal(draw_clocks([-1], [5], BARE, size=32), draw_clocks([11], [5], BARE, size=32))
@@ -139,9 +139,19 @@ def test_draw_clocks_style_seed_changes_random_knobs_only():
     assert a.shape == (3, 64, 64) and not np.array_equal(a, b)
     # A style without random knobs ignores the seed.
     np.testing.assert_array_equal(
-        draw_clocks(hours, minutes, "easy", size=64, seed=1),
-        draw_clocks(hours, minutes, "easy", size=64, seed=2),
+        draw_clocks(hours, minutes, ClockStyle(), size=64, seed=1),
+        draw_clocks(hours, minutes, ClockStyle(), size=64, seed=2),
     )
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_no_preset_repeats_an_image(preset):
+    """Every preset varies its clocks, so the same time twice is two different images and a
+    model cannot pass the test clocks by remembering training clocks (720 times, thousands of
+    clocks: a preset without random knobs would repeat each image many times)."""
+    hours, minutes = np.full(50, 10), np.full(50, 8)
+    images = draw_clocks(hours, minutes, preset, size=64, seed=0)
+    assert len({image.tobytes() for image in images}) == 50
 
 
 def test_overrides_change_the_style():

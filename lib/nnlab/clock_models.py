@@ -114,8 +114,10 @@ def clock_splits(
     """Generate clocks for one experiment, labelled with minutes past 12.
 
     Train, validation and test clocks come from three different seeds
-    (derived from ``seed``), so no image is in two splits by construction
-    (the same *time* may be: there are only 720).  Images are float32 in
+    (derived from ``seed``). The same *time* is in several splits (there are
+    only 720), but every preset varies its clocks, so not the same image; a
+    ``ClockStyle`` without random knobs would make each test clock a copy of
+    training clocks of the same time.  Images are float32 in
     [0, 1] of shape ``(n, size, size, 1)``; labels are int64 in 0..719.
 
     Introduced in lab 6 (Tell the time).

@@ -188,8 +188,17 @@ class ClockStyle:
 
 
 PRESETS: dict[str, ClockStyle] = {
-    # A plain wall clock: upright, centred, 12 ticks, short fat hour hand.
-    "easy": ClockStyle(),
+    # A plain wall clock: upright, 12 ticks, short fat hour hand. Its size, position, hand
+    # lengths, edge softness and noise vary a little, so no two easy clocks are the same image:
+    # with one image per time (ClockStyle() has no random knobs) there are only 720 images, every
+    # test clock would be a copy of a training clock, and a lookup table would score perfectly.
+    "easy": ClockStyle(
+        length_jitter=0.05,
+        scale=(0.8, 0.95),
+        shift=0.3,
+        blur=(1.0, 1.3),
+        noise=(0.0, 0.02),
+    ),
     # Some of everything, mildly.
     "medium": ClockStyle(
         ticks=60,
