@@ -448,11 +448,11 @@ fig = plots.learning_curves({k: variants[k] for k in ("none", "dropout 0.5", "ba
 # raise the test accuracy depends on the length of training: both make the training task
 # harder, so in a short run they mostly slow the learning down and may cost test accuracy (the
 # table shows how much on this page); they pay off when the training is long enough to overfit
-# without them. Batch normalization does something else: it speeds
-# up the training itself — the network fits its training images faster — so on its own it
-# can overfit *sooner* (compare its row's train–test gap with the base network's). Its row can show one more oddity, plainest in short runs:
-# scored after training, the network does worse on its training images than its epoch average
-# claims. While training, each batch is normalized with its own mean and variance; at
+# without them. Batch normalization does something else: it speeds up the training itself — the
+# network fits its training images faster — so on its own it can overfit *sooner* (compare its
+# row's train–test gap with the base network's). Its row can show one more oddity, plainest in
+# short runs: scored after training, the network does worse on its training images than its
+# epoch average claims. While training, each batch is normalized with its own mean and variance; at
 # inference the layer uses running averages of those statistics, kept over roughly the last
 # hundred batches (Keras's momentum 0.99). In a short run the weights are still moving fast,
 # so these averages lag behind them, and the inference-mode network — the one scored on the

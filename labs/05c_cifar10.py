@@ -145,8 +145,9 @@ fig = plots.learning_curves({"MLP": mlp_plain, "MLP + shifts/flips": mlp_aug}, t
 # below the plain one on the test images (compare the two lines printed above): shifted and
 # flipped images make the training task harder, and that pays off only once the plain MLP has
 # had enough epochs to memorize. The loss is drawn on a log scale, so that a validation loss
-# that spikes in the first epoch or two does not flatten the other curves. Such a spike is lab 5b's batch-norm lag again: the MLP keeps Keras's
-# default momentum of 0.99, so its running statistics trail the fast-moving early weights.
+# that spikes in the first epoch or two does not flatten the other curves. Such a spike is lab
+# 5b's batch-norm lag again: the MLP keeps Keras's default momentum of 0.99, so its running
+# statistics trail the fast-moving early weights.
 #
 # ## A CNN a student can train in minutes
 #
