@@ -16,7 +16,7 @@
 # ml-dtypes packaging pyyaml requests psutil six jinja2 (see benchmarks/device-requirements.txt), e.g.
 #   python3.12 -m venv /tmp/device312 && /tmp/device312/bin/pip install jax numpy pandas ...
 # Default LAB-ARGUMENTS: the call of benchmarks/README.md. Output: _build/device-rehearsal/
-# (the files a device call brings back). Took 7 minutes on a 2-core CPU (all labs passed).
+# (the files a device call brings back). Took 5–7 minutes on a 2-core CPU (all labs passed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
