@@ -505,9 +505,11 @@ for family, run in runs["hard"].items():
 display(pd.DataFrame(transfer).T.rename_axis("mean error (min)").style.format("{:.2f}", na_rep="—"))
 
 # %% [markdown]
-# Compare the "easy → hard" column with 180 minutes, the mean error of a random guess: models that
-# only ever saw upright clocks with a dial read the turned, dial-less ones barely better than
-# guessing, however well they read their own kind. The mirror costs nothing but a second
+# Compare the "easy → hard" column with its neighbours: with "easy → easy", the same model on
+# its own kind of clock, and with 180 minutes, the mean error of a random guess. Models that
+# only ever saw upright clocks with a dial read the turned, dial-less ones far worse than their
+# own kind. (Where the hard-trained models have not learned much either, as in the smaller
+# profiles, the "hard → hard" column can be no better.) The mirror costs nothing but a second
 # prediction: two readings of the same clock, averaged round the dial, pull in a wild one. It is
 # no guarantee — a right reading averaged with a wrong one is wrong by half as much — so compare
 # the last two columns to see which it was here.
