@@ -275,15 +275,21 @@ all_runs["depth"], fig = run_sweep("depth")
 # The test accuracy of every variant (on the held-out test images) next to its parameter
 # count. In the smaller profiles' runs of a few epochs, the variants that hand large maps to a
 # big dense layer (no pooling, a single block) learn fastest and may lead by a few points; the
-# reports' longer runs, and the full profile's, let the others catch up. Differences of a point
-# or less between neighbouring variants are within the noise of a short run on a subset.
+# reports' longer runs, and the full profile's, let the others catch up.
+#
+# The differences are a few points at most, so the chart zooms in on them, and reads each
+# against the noise of the test set: the grey band is the base network's accuracy plus or minus
+# two standard errors of a difference (`nnlab.claims.accuracy_noise_margin`, the rule the claims
+# use). A grey dot inside it is not told apart from the base on these test images; green is
+# ahead of the base beyond the noise, red behind. (Each run is also one training seed: another
+# seed moves every dot a little, which the band does not include.)
 
 # %%
 variants = {"base": all_runs["kernel_size"]["base"]}
 variants.update({label: run for runs in all_runs.values() for label, run in runs.items() if label != "base"})
-test_acc = {name: run.extra["test_accuracy"] for name, run in variants.items()}
-fig = plots.bar_compare({f"{n} ({variants[n].params:,} p)": v for n, v in test_acc.items()},
-                        ylabel="test accuracy (Fashion-MNIST)", title="One knob at a time around the base CNN")
+test_acc = {f"{name} ({run.params:,} p)": run.extra["test_accuracy"] for name, run in variants.items()}
+fig = plots.dot_compare(test_acc, baseline=f"base ({variants['base'].params:,} p)", n_test=len(fashion.y_test),
+                        xlabel="test accuracy (Fashion-MNIST)", title="One knob at a time around the base CNN")
 
 # %% [markdown]
 # ## More parameters, sooner overfitting?

@@ -262,3 +262,27 @@ def test_figures_asked_to_draw_nothing_or_given_a_label_per_panel_of_the_wrong_l
     tables = {"a": pd.DataFrame([[1.0]]), "b": pd.DataFrame([[2.0]])}
     with pytest.raises(ValueError, match="colorbar: 3 given for 2 panels"):
         plots.heatmap(tables, colorbar=["x", "y", "z"])
+
+
+def test_dot_compare_colours_each_variant_by_the_noise_rule_and_zooms_in():
+    from nnlab.claims import accuracy_noise_margin
+
+    values = {"base": 0.80, "a bit better": 0.81, "far better": 0.84, "far worse": 0.75}
+    fig = plots.dot_compare(values, baseline="base", n_test=2000, xlabel="test accuracy")
+    ax = fig.axes[0]
+    dots = {ax.get_yticklabels()[round(line.get_ydata()[0])].get_text(): line.get_color()
+            for line in ax.get_lines() if line.get_marker() == "o"}
+    assert dots == {"base": "black", "a bit better": plots.NOISE_COLORS["within the noise"],
+                    "far better": plots.NOISE_COLORS["ahead"], "far worse": plots.NOISE_COLORS["behind"]}
+    band = accuracy_noise_margin(0.8, 0.8, 2000)
+    (patch,) = ax.patches
+    x0, x1 = patch.get_x(), patch.get_x() + patch.get_width()
+    assert np.isclose(x0, 0.8 - band) and np.isclose(x1, 0.8 + band)
+    lo, hi = ax.get_xlim()
+    assert 0.7 < lo < 0.75 and 0.84 < hi < 0.9          # zoomed to the values, not from 0
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend[:4] == ["baseline", "ahead", "within the noise", "behind"] and "2,000 test images" in legend[-1]
+    with pytest.raises(ValueError, match="baseline 'nope'"):
+        plots.dot_compare(values, baseline="nope", n_test=2000, xlabel="x")
+    with pytest.raises(ValueError, match="positive number"):
+        plots.dot_compare(values, baseline="base", n_test=0, xlabel="x")

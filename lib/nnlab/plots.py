@@ -208,6 +208,70 @@ def bar_compare(
     return fig
 
 
+NOISE_COLORS = {"ahead": "#1a7f37", "within the noise": "#8c959f", "behind": "#cf222e"}
+"""Dot colours of :func:`dot_compare`: ahead of the baseline beyond the noise, within it, behind."""
+
+
+def dot_compare(
+    values: Mapping[str, float],
+    *,
+    baseline: str,
+    n_test: int,
+    xlabel: str,
+    title: str | None = None,
+    fmt: str = "{:.3f}",
+) -> plt.Figure:
+    """Accuracies of several variants as dots on an axis zoomed to them, read against the noise.
+
+    Introduced in lab 5a, for variants a few points apart, which bars from 0 flatten. Every
+    accuracy was measured on the same ``n_test`` images, so a variant is told apart from
+    ``baseline`` only when their gap exceeds two standard errors of the difference
+    (:func:`nnlab.claims.accuracy_noise_margin`, the rule of the labs' claims). The grey band
+    is that margin around the baseline (for a variant as accurate as the baseline); each dot is
+    coloured by its own margin: green ahead beyond the noise, grey within it, red behind.
+    """
+    from nnlab.claims import accuracy_noise_margin, ahead_beyond_noise
+
+    _require_some(len(values), "values")
+    if baseline not in values:
+        raise ValueError(f"baseline {baseline!r} is not one of the values: {list(values)}")
+    base = values[baseline]
+    band = accuracy_noise_margin(base, base, n_test)
+    verdict = {True: "ahead", None: "within the noise", False: "behind"}
+    names = list(values)
+    fig, ax = plt.subplots(figsize=(8, 0.38 * len(names) + 1.9))
+    ax.axvspan(base - band, base + band, color="0.9", zorder=0,
+               label=f"baseline ± {100 * band:.1f} points (the noise of {n_test:,} test images)")
+    ax.axvline(base, color="0.5", lw=1, zorder=1)
+    seen = set()
+    for y, name in enumerate(names):
+        v = values[name]
+        kind = verdict[ahead_beyond_noise(v - base, accuracy_noise_margin(base, v, n_test))]
+        if name == baseline:
+            kind = "baseline"
+        color = "black" if kind == "baseline" else NOISE_COLORS[kind]
+        ax.plot([v], [y], "o", color=color, ms=7, zorder=3, label=None if kind in seen else kind)
+        seen.add(kind)
+        ax.text(v, y - 0.28, fmt.format(v), ha="center", va="bottom", fontsize=7, color=color)
+    ax.set_yticks(range(len(names)), names)
+    ax.invert_yaxis()
+    ax.set_ylim(len(names) - 0.5, -0.9)   # room above the first dot for its value
+    nums = np.array(list(values.values()))
+    lo, hi = min(nums.min(), base - band), max(nums.max(), base + band)
+    pad = 0.08 * (hi - lo) or 0.01
+    ax.set_xlim(lo - pad, hi + pad)
+    ax.set_xlabel(xlabel)
+    ax.grid(axis="y", visible=False)
+    handles, labels = ax.get_legend_handles_labels()
+    order = [labels.index(k) for k in ("baseline", *NOISE_COLORS) if k in labels] + [0]   # the band last
+    fig.legend([handles[i] for i in order], [labels[i] for i in order], loc="lower center", ncol=3, fontsize=8,
+               frameon=False)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout(rect=(0, 0.5 / fig.get_figheight(), 1, 1))   # half an inch below the axes for the legend
+    return fig
+
+
 def _crosses(label: plt.Text, x: float) -> bool:
     """Whether a text drawn on an axes covers the vertical line at data coordinate ``x``."""
     ax = label.axes
