@@ -64,11 +64,13 @@ setup: $(STAMP) $(KERNEL_CONFIG) ## create .venv and install everything (done by
 data: $(STAMP) ## fetch and verify the data sets the labs use
 	$(BIN)/python -m nnlab data fetch $(DATASETS)
 
+# NNLAB_PROFILE reaches the labs' kernels only if the reader set it: otherwise every kernel detects
+# the same profile itself, and each page says "set by auto-detection", not by a variable never set.
 book: setup data ## build the site with every lab executed (profile: NNLAB_PROFILE or auto)
 	@$(MAKE) -s --no-print-directory $(MATHJAX) || echo "==> no local MathJax (is npm installed?): pages will load it from its CDN"
 	@profile=$$($(BIN)/python -m nnlab profile); \
 	$(BIN)/python -m nnlab backend >/dev/null; \
-	setting=$$(NNLAB_PROFILE=$$profile $(BIN)/python -m nnlab info | tr '\n' ' '); \
+	setting=$$($(BIN)/python -m nnlab info | tr '\n' ' '); \
 	code=$$(cat lib/nnlab/*.py requirements.txt etc/ipython/*.py | sha256sum | cut -c1-16); \
 	built_with="$$setting code=$$code"; \
 	mkdir -p _build; \
@@ -79,7 +81,7 @@ book: setup data ## build the site with every lab executed (profile: NNLAB_PROFI
 	echo "$$built_with" > _build/.profile; \
 	echo "==> building the book in the $$profile profile"; \
 	start=$$(date +%s); \
-	NNLAB_PROFILE=$$profile NNLAB_STATIC=1 NNLAB_QUIET=1 $(BIN)/jupyter-book build . --all -W -n --keep-going; \
+	NNLAB_STATIC=1 NNLAB_QUIET=1 $(BIN)/jupyter-book build . --all -W -n --keep-going; \
 	echo "==> book built in $$(( $$(date +%s) - start )) s, profile $$profile"; \
 	echo "==> open $(CURDIR)/_build/html/index.html"
 
