@@ -282,6 +282,10 @@ def test_dot_compare_colours_each_variant_by_the_noise_rule_and_zooms_in():
     assert 0.7 < lo < 0.75 and 0.84 < hi < 0.9          # zoomed to the values, not from 0
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert legend[:4] == ["baseline", "ahead", "within the noise", "behind"] and "2,000 test images" in legend[-1]
+    far = plots.dot_compare(values, baseline="base", n_test=2000, xlabel="x", reference=0.95, reference_label="Report 9")
+    (line,) = [l for l in far.axes[0].get_lines() if l.get_linestyle() == ":"]
+    assert line.get_xdata()[0] == 0.95 and far.axes[0].get_xlim()[1] > 0.95   # the axis stretches to show it
+    assert [t.get_text() for t in far.legends[0].get_texts()][-1] == "Report 9"
     with pytest.raises(ValueError, match="baseline 'nope'"):
         plots.dot_compare(values, baseline="nope", n_test=2000, xlabel="x")
     with pytest.raises(ValueError, match="positive number"):

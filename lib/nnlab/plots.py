@@ -220,15 +220,20 @@ def dot_compare(
     xlabel: str,
     title: str | None = None,
     fmt: str = "{:.3f}",
+    reference: float | None = None,
+    reference_label: str = "report",
+    sample: str = "test images",
 ) -> plt.Figure:
     """Accuracies of several variants as dots on an axis zoomed to them, read against the noise.
 
-    Introduced in lab 5a, for variants a few points apart, which bars from 0 flatten. Every
-    accuracy was measured on the same ``n_test`` images, so a variant is told apart from
-    ``baseline`` only when their gap exceeds two standard errors of the difference
+    Introduced in lab 3 (a search's trials), for variants a few points apart, which bars from 0
+    flatten. Every accuracy was measured on the same ``n_test`` images, so a variant is told
+    apart from ``baseline`` only when their gap exceeds two standard errors of the difference
     (:func:`nnlab.claims.accuracy_noise_margin`, the rule of the labs' claims). The grey band
     is that margin around the baseline (for a variant as accurate as the baseline); each dot is
-    coloured by its own margin: green ahead beyond the noise, grey within it, red behind.
+    coloured by its own margin: green ahead beyond the noise, grey within it, red behind. An
+    optional ``reference`` (a report's figure) is a dotted crimson line, kept inside the axis.
+    ``sample`` names what the ``n_test`` examples are, for the band's legend entry.
     """
     from nnlab.claims import accuracy_noise_margin, ahead_beyond_noise
 
@@ -241,7 +246,7 @@ def dot_compare(
     names = list(values)
     fig, ax = plt.subplots(figsize=(8, 0.38 * len(names) + 1.9))
     ax.axvspan(base - band, base + band, color="0.9", zorder=0,
-               label=f"baseline ± {100 * band:.1f} points (the noise of {n_test:,} test images)")
+               label=f"baseline ± {100 * band:.1f} points (the noise of {n_test:,} {sample})")
     ax.axvline(base, color="0.5", lw=1, zorder=1)
     seen = set()
     for y, name in enumerate(names):
@@ -252,18 +257,23 @@ def dot_compare(
         color = "black" if kind == "baseline" else NOISE_COLORS[kind]
         ax.plot([v], [y], "o", color=color, ms=7, zorder=3, label=None if kind in seen else kind)
         seen.add(kind)
-        ax.text(v, y - 0.28, fmt.format(v), ha="center", va="bottom", fontsize=7, color=color)
+        ax.text(v, y - 0.28, fmt.format(v), ha="center", va="bottom", fontsize=7, color=color, zorder=4,
+                bbox=dict(boxstyle="square,pad=0.1", fc="white", ec="none", alpha=0.8))   # over the baseline line
+    if reference is not None:
+        ax.axvline(reference, color="crimson", ls=":", lw=1.5, zorder=2, label=reference_label)
     ax.set_yticks(range(len(names)), names)
     ax.invert_yaxis()
     ax.set_ylim(len(names) - 0.5, -0.9)   # room above the first dot for its value
-    nums = np.array(list(values.values()))
+    nums = np.array(list(values.values()) + ([] if reference is None else [reference]))
     lo, hi = min(nums.min(), base - band), max(nums.max(), base + band)
     pad = 0.08 * (hi - lo) or 0.01
     ax.set_xlim(lo - pad, hi + pad)
     ax.set_xlabel(xlabel)
     ax.grid(axis="y", visible=False)
     handles, labels = ax.get_legend_handles_labels()
-    order = [labels.index(k) for k in ("baseline", *NOISE_COLORS) if k in labels] + [0]   # the band last
+    kinds = ("baseline", *NOISE_COLORS)
+    order = [labels.index(k) for k in kinds if k in labels]
+    order += [i for i, k in enumerate(labels) if k not in kinds]   # the band, then the reference
     fig.legend([handles[i] for i in order], [labels[i] for i in order], loc="lower center", ncol=3, fontsize=8,
                frameon=False)
     if title:
