@@ -285,6 +285,14 @@ def test_debian_package_unpacked_in_python(tmp_path: Path) -> None:
     found = _download.extract_from_deb(deb, "usr/share/datasets/tiny", IDX_GZ, tmp_path)
     np.testing.assert_array_equal(data._decode_idx_set(found).x_test, TINY.x_test)
 
+    whole = deb.read_bytes()
+    deb.write_bytes(whole[:-100])   # a download cut short: the data member is shorter than its header says
+    with pytest.raises(_download.FetchError, match="member 'data.tar.xz' says .* bytes, but the file ends"):
+        _download.extract_from_deb(deb, "usr/share/datasets/tiny", IDX_GZ, tmp_path)
+    deb.write_bytes(b"!<arch>\n" + member("debian-binary", b"2.0\n").replace(b"4         `", b"four      `"))
+    with pytest.raises(_download.FetchError, match="damaged member header at byte 8"):
+        _download.ar_members(deb)
+
 
 def test_wrong_data_is_rejected_by_hash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     wrong = write_files(tmp_path / "wrong", idx_files(tiny_arrays(seed=1)))
@@ -347,8 +355,10 @@ def _rewrite_cache(path: Path, arrays: data.Arrays, **meta: str) -> None:
 
 
 @pytest.mark.parametrize("damage, reason", [
-    ("other pixels, their own hash", r"sha256 .* does not match"),   # only nnlab's hash check sees this
-    ("hash of other pixels", r"sha256 .* does not match"),
+    ("other pixels, their own hash", r"sha256 .* is not the known hash of tiny"),   # only nnlab's hash check sees this
+    # what a cache fetched from hash-checked files (MNIST's mnist.npz) says: the array hash is checked all the same
+    ("other pixels, their own hash, files verified", r"sha256 .* is not the known hash of tiny"),
+    ("hash of other pixels", r"sha256 .* does not match the hash stored with it"),
     ("5x5 images", r"expected uint8 \(12, 4, 4\)"),
     ("label 7", r"labels outside 0\.\.2"),
     ("old format", r"cache format 0, expected"),
@@ -361,6 +371,8 @@ def test_a_well_formed_but_wrong_cache_is_fetched_again(local_dir: Path, isolate
     other = tiny_arrays(seed=1)
     if damage == "other pixels, their own hash":
         _rewrite_cache(cached, other)
+    elif damage == "other pixels, their own hash, files verified":
+        _rewrite_cache(cached, other, verified_by="files")
     elif damage == "hash of other pixels":
         _rewrite_cache(cached, TINY, sha256=data.arrays_sha256(data._normalize(other)))
     elif damage == "5x5 images":
@@ -373,6 +385,25 @@ def test_a_well_formed_but_wrong_cache_is_fetched_again(local_dir: Path, isolate
         ds = data.load("tiny", registry=registry, progress=False)
     assert ds.source.startswith("local folder")
     np.testing.assert_array_equal(ds.x_train, TINY.x_train)
+
+
+def test_a_cached_lossy_copy_from_verified_files_is_kept_though_its_pixels_differ(isolated_env: Path) -> None:
+    """A JPEG copy's verified files may decode a little differently with another decoder (fetching warns
+    and accepts them): the cache then holds arrays with their own hash, and reading it accepts them again."""
+    lossy = FolderSource("jpeg folder", "NNLAB_LOCAL_DIR", (FileSet(IDX_GZ, data._decode_idx_set, variant="jpeg",
+                                                                    lossy=True),))
+    registry = {"tiny": tiny_spec(lossy, array_sha256={"jpeg": TINY_SHA})}
+    isolated_env.mkdir(parents=True)
+    other = tiny_arrays(seed=1)
+    _rewrite_cache(isolated_env / "tiny.npz", other, variant="jpeg", verified_by="files")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ds = data.load("tiny", registry=registry, progress=False)
+    assert ds.source.startswith("cache")
+    np.testing.assert_array_equal(ds.x_train, other.x_train)
+    _rewrite_cache(isolated_env / "tiny.npz", other, variant="jpeg", verified_by="arrays")   # no verified files
+    with pytest.raises(DataUnavailableError), pytest.warns(DataWarning, match="not the known hash of tiny"):
+        data.load("tiny", registry=registry, progress=False)
 
 
 @pytest.mark.parametrize("wrong, reason", [

@@ -267,8 +267,14 @@ def ar_members(path: Path) -> dict[str, bytes]:
     pos = 8
     while pos + 60 <= len(data):
         header = data[pos:pos + 60]
-        name = header[:16].decode("ascii").strip().rstrip("/")
-        size = int(header[48:58].decode("ascii").strip())
+        try:
+            name = header[:16].decode("ascii").strip().rstrip("/")
+            size = int(header[48:58].decode("ascii").strip())
+        except ValueError as exc:   # a non-ASCII name or a size that is not a number
+            raise FetchError(f"{path.name}: damaged member header at byte {pos} ({exc})") from exc
+        if size < 0 or pos + 60 + size > len(data):
+            raise FetchError(f"{path.name}: member {name!r} says {size:,} bytes, but the file ends "
+                             f"{len(data) - pos - 60:,} bytes later (truncated download?)")
         members[name] = data[pos + 60:pos + 60 + size]
         pos += 60 + size + (size % 2)  # members are aligned to even offsets
     return members

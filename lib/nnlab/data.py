@@ -615,9 +615,9 @@ def _read_cache(spec: DatasetSpec) -> tuple[Dataset | None, str]:
             raise FetchError(f"cache format {meta['format']}, expected {CACHE_FORMAT}")
         _check_layout(spec, arrays)
         digest = arrays_sha256(arrays)
-        expected = spec.array_sha256.get(meta["variant"], "unknown variant")
-        if digest != meta["sha256"] or (digest != expected and meta["verified_by"] != "files"):
-            raise FetchError(f"sha256 {digest[:16]}… does not match")
+        if digest != meta["sha256"]:
+            raise FetchError(f"sha256 {digest[:16]}… does not match the hash stored with it")
+        _check_cached_digest(spec, meta["variant"], digest, files_verified=meta["verified_by"] == "files")
     except Exception as exc:  # truncated zip, missing key, wrong shapes, flipped bytes…
         reason = f"corrupt ({type(exc).__name__}: {exc})"
         warnings.warn(f"nnlab.data: the cached {path} is {reason}; fetching {spec.name} again.",
@@ -625,6 +625,29 @@ def _read_cache(spec: DatasetSpec) -> tuple[Dataset | None, str]:
         return None, reason
     return Dataset(spec.name, *arrays, class_names=spec.class_names,
                    source=f"cache {path} (from {meta['source']})", note=meta["note"]), "ok"
+
+
+def _check_cached_digest(spec: DatasetSpec, variant: str, digest: str, *, files_verified: bool) -> None:
+    """Accept cached arrays on the terms :func:`_verify` accepted them when they were fetched.
+
+    A variant with a known array hash must decode to it — whatever source the arrays came
+    from — except a lossy copy whose verified files a different JPEG decoder may decode a
+    little differently; a variant with no known array hash needs verified files.
+    """
+    if variant not in spec.array_sha256:
+        raise FetchError(f"variant {variant!r} is not an accepted form of {spec.name}")
+    expected = spec.array_sha256[variant]
+    if digest == expected or (files_verified and (expected is None or _is_lossy(spec, variant))):
+        return
+    raise FetchError(f"sha256 {digest[:16]}… is not the known hash of {spec.name} ({variant})"
+                     if expected else "its arrays have no verified source")
+
+
+def _is_lossy(spec: DatasetSpec, variant: str) -> bool:
+    """Whether some source of ``spec`` delivers ``variant`` as a lossy (re-encoded) copy."""
+    filesets = [fs for source in spec.sources
+                for fs in (*getattr(source, "filesets", ()), getattr(source, "fileset", None)) if fs is not None]
+    return any(fs.variant == variant and fs.lossy for fs in filesets)
 
 
 def _write_cache(spec: DatasetSpec, ds: Dataset, digest: str, decoded: Decoded) -> Path | None:
