@@ -326,6 +326,13 @@ def test_a_run_that_differs_in_anything_is_not_reloaded(tmp_path, monkeypatch):
     }
     for what, kwargs in changed.items():
         assert not training.train(build, splits, **kwargs).cached, what
+    # an edited build function, same name and config (a student changing a lab's model): another run
+    tanh = lambda: models.mlp(splits.input_shape, hidden=(8,), n_outputs=2, activation="tanh")  # noqa: E731
+    assert not training.train(tanh, splits, **common).cached, "model"
+    # ... but not the automatic layer names Keras numbers on (dense_12 after eleven other dense layers)
+    for _ in range(3):
+        models.mlp(splits.input_shape, hidden=(8, 8))
+    assert training.train(build, splits, **common).cached, "the same model, built later"
     # two losses of the same class but different configuration are two runs
     assert not training.train(build, splits, **{**common, "loss": knobs.classification_loss("kl", 2)}).cached
     assert training.train(build, splits, **{**common, "loss": knobs.classification_loss("kl", 2)}).cached
@@ -614,3 +621,28 @@ def test_a_killed_runs_temporary_folder_is_removed_a_day_later(tmp_path, monkeyp
     training.train(lambda: models.mlp(splits.input_shape, hidden=(4,), n_outputs=2), splits, name="toy", epochs=1,
                    config={"width": 4})
     assert not old.exists() and fresh.exists()   # another process's run in progress is left alone
+
+
+def test_model_signature_describes_a_model_that_cannot_describe_itself_by_its_layers():
+    import keras
+
+    from nnlab import training
+
+    class Net(keras.Model):   # a subclass whose __init__ takes an object: Keras cannot write its config
+        def __init__(self, width: int, helper: object) -> None:
+            super().__init__()
+            self.helper = helper
+            self.dense = keras.layers.Dense(width)
+
+        def call(self, x):
+            return self.dense(x)
+
+    signatures = []
+    for width in (3, 3, 5):
+        net = Net(width, object())
+        net(np.zeros((1, 4)))
+        signatures.append(training.model_signature(net))
+    assert signatures[0] == signatures[1]
+    assert [[name.rsplit(".", 1)[-1], shapes] for name, shapes in signatures[0]] == [["Net", [[4, 3], [3]]],
+                                                                                     ["Dense", [[4, 3], [3]]]]
+    assert signatures[2] != signatures[0]

@@ -4,8 +4,8 @@ Introduced in lab 1 (Initialization). :func:`train` compiles and fits a Keras mo
 :class:`~nnlab.splits.Splits` and returns a :class:`Run` (history, validation scores,
 parameter count, seconds). When ``cache=True`` the history and weights are stored under
 the data cache (``$NNLAB_DATA/runs/<key>``), keyed by everything that shapes the result:
-the config, the data split, the loss, metrics and callbacks, the profile, the backend and
-the nnlab version. Re-building the book then reloads an unchanged experiment instead of
+the model's architecture, the config, the data split, the loss, metrics and callbacks, the
+profile, the backend and the nnlab version. Re-building the book then reloads an unchanged experiment instead of
 training it again.
 
 Progress bars show when a person trains interactively; ``NNLAB_QUIET=1`` (set by
@@ -137,6 +137,30 @@ def _describe_callbacks(callbacks: Callable[[], Sequence[keras.callbacks.Callbac
     return described
 
 
+def model_signature(model: keras.Model) -> Any:
+    """The architecture of ``model`` for a cache key: its Keras config with every layer name
+    replaced by the layer's position, so the same network gets the same signature however many
+    models the process built before it (Keras numbers its automatic names: ``dense_7``). A
+    model that cannot describe itself (a subclass without ``get_config``) is described by its
+    layers' classes and weight shapes."""
+    layers = [model, *model._flatten_layers(include_self=False)]
+    position = {layer.name: f"<layer {i}>" for i, layer in reversed(list(enumerate(layers)))}
+
+    def anonymous(value: Any) -> Any:
+        if isinstance(value, str):
+            return position.get(value, value)
+        if isinstance(value, Mapping):
+            return {k: anonymous(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [anonymous(v) for v in value]
+        return value
+
+    try:
+        return anonymous(model.get_config())
+    except Exception:   # NotImplementedError, or a custom layer's own failure to serialize
+        return [[type(layer).__qualname__, [list(w.shape) for w in layer.weights]] for layer in layers]
+
+
 def payload_key(payload: Mapping[str, Any], length: int = 20) -> str:
     """A cache key: the first ``length`` hex digits of the sha256 of ``payload`` as sorted JSON
     (values JSON cannot write are written with ``str``). Used for runs and for searches."""
@@ -228,7 +252,6 @@ def train(
         cache = False
     if any("<lambda>" in str(d) or "<locals>" in str(d) for d in (payload["loss"], *payload["metrics"])):
         cache = False   # likewise a lambda's or a nested function's name: two different ones share it
-    folder = runs_dir() / payload_key(payload)
     def fresh_model() -> keras.Model:
         set_seed(seed)
         model = build()
@@ -237,6 +260,8 @@ def train(
         return model
 
     model = fresh_model()
+    payload["model"] = model_signature(model)   # an edited build function is another run, whatever its name
+    folder = runs_dir() / payload_key(payload)
     if cache and (folder / "run.json").exists():
         try:
             return _load_run(folder, model, name, config)
