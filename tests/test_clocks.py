@@ -175,6 +175,12 @@ def test_overrides_change_the_style():
         lambda: make_clocks(2, scale=0.0),          # every pixel black, with a divide-by-zero warning
         lambda: make_clocks(2, minute_width=0.0),
         lambda: make_clocks(2, hour_length=-0.5),
+        lambda: make_clocks(2, paper=(0.5, 1.5)),   # brightness above 1 would saturate, not fail
+        lambda: make_clocks(2, clutter_ink=2.0),
+        lambda: make_clocks(2, rotation=-10),
+        lambda: make_clocks(2, rotation=360),
+        lambda: make_clocks(2, tail=-0.1),
+        lambda: make_clocks(2, clutter=1.5),
         lambda: draw_clocks([1, 2], [3]),
         lambda: draw_clocks([1], [60]),
     ],
@@ -191,6 +197,8 @@ def test_error_messages_are_clear():
         make_clocks(1, preset="nope")
     with pytest.raises(ValueError, match="unknown ClockStyle knob"):
         make_clocks(1, wobble=1)
+    with pytest.raises(ValueError, match=r"ClockStyle.paper is a brightness, 0..1, got \(0.5, 1.5\)"):
+        make_clocks(1, paper=(0.5, 1.5))
 
 
 def test_benchmark_reports_a_speed():

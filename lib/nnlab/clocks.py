@@ -175,8 +175,16 @@ class ClockStyle:
             raise ValueError(f"ClockStyle.shift must be in [0, 1], got {self.shift!r}")
         if not 0 <= self.length_jitter < 1:
             raise ValueError(f"ClockStyle.length_jitter must be in [0, 1), got {self.length_jitter!r}")
-        if self.clutter < 0:
-            raise ValueError(f"ClockStyle.clutter must be >= 0, got {self.clutter!r}")
+        for name in ("paper", "clutter_ink"):
+            if getattr(self, name)[1] > 1:
+                raise ValueError(f"ClockStyle.{name} is a brightness, 0..1, got {getattr(self, name)!r}")
+        if not 0 <= self.rotation <= 180:
+            raise ValueError(f"ClockStyle.rotation must be in [0, 180] degrees (180: any orientation), "
+                             f"got {self.rotation!r}")
+        if not self.tail >= 0:
+            raise ValueError(f"ClockStyle.tail must be >= 0 (in dial radii), got {self.tail!r}")
+        if isinstance(self.clutter, bool) or not isinstance(self.clutter, (int, np.integer)) or self.clutter < 0:
+            raise ValueError(f"ClockStyle.clutter must be a whole number of strokes >= 0, got {self.clutter!r}")
 
     def replace(self, **changes: Any) -> "ClockStyle":
         """A copy with some knobs changed; unknown knob names raise ValueError."""
