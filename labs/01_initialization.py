@@ -273,7 +273,7 @@ claims.check("Report 002", "With the seeds fixed, training twice gives identical
 
 # %%
 gaps = {label: symmetry_gap(net) for label, net in nets.items()}
-display(pd.Series(gaps, name="symmetry gap after training").to_frame().style.format("{:.3g}"))
+display(pd.Series(gaps, name="symmetry gap after training").to_frame().style.format("{:.4g}"))
 exact = NumpyMLP(LAYERS, activation="relu", init="constant", value=0.01, seed=0, exact=True)
 exact.train(x_train[:500], y_train[:500], epochs=1, batch_size=100, lr=0.1)
 claims.check("Report 001", "With zero init the hidden layer never changes (no gradient reaches it)",

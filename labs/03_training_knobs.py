@@ -38,7 +38,7 @@ import pandas as pd
 from IPython.display import display
 
 from nnlab import knobs, models, plots, results, search, set_seed
-from nnlab.claims import accuracy_noise_margin, ahead_beyond_noise
+from nnlab.claims import accuracy_noise_margin, ahead_beyond_noise, not_beaten, within_points
 from nnlab.inspect import kernel_gradients
 from nnlab.splits import load_splits
 from nnlab.sweeps import sweep
@@ -175,11 +175,13 @@ claims.check(
 )
 five = {"SGD": sgd, "Adadelta": others["adadelta"], "Adagrad": others["adagrad"], "Adam": others["adam"],
         "RMSprop": others["rmsprop"]}
+adam_holds, adam_words = not_beaten(five, "Adam", len(mnist.y_val), tie_points=0.5)
 claims.check(
-    "Report 000", "Of SGD, Adadelta, Adagrad, Adam and RMSprop, Adam ends highest (ties within 0.5 pp)",
-    holds=five["Adam"] >= max(five.values()) - 0.005,
+    "Report 000", "Of SGD, Adadelta, Adagrad, Adam and RMSprop, Adam ends highest (ties allowed: no other ahead "
+    "by more than the noise or 0.5 pp)",
+    holds=adam_holds,
     evidence="best val acc: " + ", ".join(f"{k} {v:.4f}" for k, v in five.items())
-             + " (Keras default learning rates: 0.01 for SGD, 0.001 for the others)",
+             + f" (Keras default learning rates: 0.01 for SGD, 0.001 for the others); {adam_words}",
     kind="accuracy",
 )
 
@@ -291,10 +293,12 @@ claims.check(
     holds=min(accs, key=accs.get) == "dropout 0.9",
     evidence=", ".join(f"{k}: {v:.4f}" for k, v in accs.items()), kind="accuracy",
 )
-mild = [accs[k] for k in ("dropout 0", "dropout 0.2", "dropout 0.5")]
+mild = {k: accs[k] for k in ("dropout 0", "dropout 0.2", "dropout 0.5")}
+mild_holds, mild_words = within_points(max(mild.values()), min(mild.values()), len(mnist.y_val),
+                                       sample="validation images")
 claims.check(
     "Report 004", "dropout 0, 0.2 and 0.5 end within 1 point of each other in validation accuracy",
-    holds=max(mild) - min(mild) < 0.01, evidence=f"spread {max(mild) - min(mild):.4f}", kind="accuracy",
+    holds=mild_holds, evidence=f"highest and lowest of the three: {mild_words}", kind="accuracy",
 )
 
 # %% [markdown]
@@ -614,7 +618,7 @@ for data in (mnist, fashion):
         base=SML, grid={"size": ["small", "medium", "large"]}, include_base=False,
         build=build, fit=fit, splits=data, epochs=SIZE_EPOCHS, name=f"sizes-{data.name}",
     ), lambda c: f"{c['size']} ({' × '.join(map(str, SIZES[c['size']]))})")
-    display(summary(sml[data.name]))
+    display(summary(sml[data.name]).rename_axis(f"{data.name}: MLP size"))
     fig = plot(sml[data.name], f"{data.name}: small, medium and large MLPs (dropout 0.2, early stopping)")
 
 # %%
@@ -631,10 +635,12 @@ for name, result in sml.items():
         evidence=", ".join(f"{k} {v:.4f}" for k, v in accs.items()), expected=False, kind="accuracy",
     )
     if name == "fashion_mnist":
+        medium_holds, medium_words = not_beaten(accs, "medium", len(fashion.y_val))
         claims.check(
-            "Report 002", "of the three sizes the medium MLP is the most accurate on Fashion-MNIST",
-            holds=max(accs, key=accs.get) == "medium",
-            evidence=", ".join(f"{k} {v:.4f}" for k, v in accs.items()), kind="accuracy",
+            "Report 002", "of the three sizes the medium MLP is the most accurate on Fashion-MNIST (ties allowed: "
+            "neither other size ahead by more than the noise)",
+            holds=medium_holds,
+            evidence=", ".join(f"{k} {v:.4f}" for k, v in accs.items()) + f"; {medium_words}", kind="accuracy",
         )
 
 # %% [markdown]
@@ -669,7 +675,7 @@ for data in (mnist, fashion):
         batch_size=100, depths=(1, 2, 3), dropouts=(0.1, 0.2, 0.3, 0.4, 0.5),
     )
     trials = found[data.name].trials.drop(columns=["status"]).set_index("trial")   # best first
-    display(trials.assign(params=trials["params"].map("{:,}".format)))
+    display(trials.assign(params=trials["params"].map("{:,}".format)).rename_axis(f"{data.name}: trial"))
 
 # %%
 REFERENCE_VAL = {"mnist": (0.9767, "Report 001 (validation)"), "fashion_mnist": (0.869, "Report 002 (validation)")}
@@ -726,7 +732,7 @@ fig = plots.learning_curves({f"{n}: {r.params:,} parameters": r for n, (r, _, _)
 
 # %%
 HEADLINES = {"mnist": ("MNIST MLP test accuracy", 0.9733, "Report 001", 0.985),
-             "fashion_mnist": ("Fashion-MNIST MLP test accuracy", 0.86, "Report 002", 0.90)}
+             "fashion_mnist": ("Fashion-MNIST MLP test accuracy", 0.86, "Report 002 (after its search)", 0.90)}
 rows = []
 for name, (run, test, pool) in final.items():
     title, report_best, report, goal = HEADLINES[name]

@@ -33,7 +33,7 @@ from IPython.display import display
 
 import nnlab
 from nnlab import cnn_tools, plots, results
-from nnlab.claims import accuracy_noise_margin, ahead_beyond_noise
+from nnlab.claims import within_points
 from nnlab.models import cnn, mlp
 from nnlab.splits import load_splits
 from nnlab.sweeps import sweep
@@ -248,7 +248,8 @@ all_runs["pooling"], fig = run_sweep("pooling")
 # 0.8 on 2,000 test images, and to about 0.85 points near 0.9 on 10,000. Where that noise margin
 # is wider than the point the claim allows and the gap lies inside it, the test set cannot tell
 # a one-point gap from none, and the claim is left untested; the evidence column gives this
-# run's gap and margin. The depth claim further down is read the same way.
+# run's gap and margin. The depth claim further down is read the same way (`nnlab.claims.within_points`,
+# introduced in lab 3).
 
 # %%
 all_runs["padding"], fig = run_sweep("padding")
@@ -390,28 +391,10 @@ claims.check("Report 003", "Every stride above 1 hurts (Report 003: MNIST, strid
              holds=all(sa[a] > sa[b] for a, b in zip(sorted(sa), sorted(sa)[1:])),
              evidence=", ".join(f"stride {k}: {sa[k]:.4f}" for k in sorted(sa)), kind="accuracy")
 da = {run.config["depth"]: run.extra["test_accuracy"] for run in all_runs["depth"].values()}
-n_sweep_test = len(fashion.y_test)
-
-
-def within_a_point(a: float, b: float) -> tuple[bool | None, str]:
-    """Report 004's "no real difference" between two test accuracies, read against the noise of the test set.
-
-    Not confirmed when the gap is beyond both one point and the noise margin (two standard errors of the
-    difference, `accuracy_noise_margin`; one training seed each, so seed-to-seed variation is not included);
-    untested when the margin is wider than one point and the gap lies inside it (this test set cannot resolve
-    a one-point gap); confirmed otherwise. Returns the verdict and the evidence's words on the gap."""
-    margin = accuracy_noise_margin(a, b, n_sweep_test)
-    beyond = ahead_beyond_noise(a - b, margin) is not None
-    gap = round(abs(a - b), 6)   # rounded: 100 of 10,000 images is one point, not 1.0000000002
-    holds = (gap <= 0.01) if beyond else (None if margin > 0.01 else True)
-    words = (f"{100 * gap:.2f} points apart, {'beyond' if beyond else 'within'} the noise margin of "
-             f"{100 * margin:.1f} points (two standard errors of the difference on {n_sweep_test:,} test images)")
-    return holds, words
-
-
+n_sweep_test = len(fashion.y_test)   # every sweep's runs are scored on the same test images
 if 1 in da and len(da) > 1:
     best_deeper = max((d for d in da if d > 1), key=da.get)
-    depth_holds, depth_words = within_a_point(da[1], da[best_deeper])
+    depth_holds, depth_words = within_points(da[1], da[best_deeper], n_sweep_test)
     depth_words = f"1 block vs the best deeper ({best_deeper} blocks): {depth_words}"
 else:
     depth_holds, depth_words = None, "one block, or every deeper network, is not trained in this profile"
@@ -419,7 +402,7 @@ claims.check("Report 004", "One conv block (conv + pool) is within about a point
              "(here: of the best of them, by at most one point)", holds=depth_holds, kind="accuracy",
              evidence=", ".join(f"{d} block{'s' if d > 1 else ''}: {a:.4f}" for d, a in sorted(da.items()))
                       + f"; {depth_words}")
-padding_holds, padding_words = within_a_point(pa["same"], pa["valid"])
+padding_holds, padding_words = within_points(pa["same"], pa["valid"], n_sweep_test)
 claims.check("Report 004", "Same or valid padding makes no real difference on Fashion-MNIST (at most 1 point)",
              holds=padding_holds, evidence=f"same {pa['same']:.4f}, valid {pa['valid']:.4f}: {padding_words}",
              kind="accuracy")

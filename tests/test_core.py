@@ -195,9 +195,38 @@ def test_the_accuracy_noise_margin_is_two_standard_errors_of_the_difference_and_
     assert margin == pytest.approx(2 * (2 * 0.7 * 0.3 / 10_000) ** 0.5)       # 1.3 points
     assert claims.accuracy_noise_margin(0.7, 0.7, 40_000) == pytest.approx(margin / 2)   # 4× the data, half
     assert claims.accuracy_noise_margin(1.0, 1.0, 100) == 0.0
+    assert claims.accuracy_noise_margin(0.9, 0.8, 1000) == pytest.approx(0.0316228, abs=1e-7)   # √(.09+.16)/1000 × 2
     assert [claims.ahead_beyond_noise(lead, margin) for lead in (0.02, 0.01, -0.01, -0.02)] == [True, None, None, False]
     with pytest.raises(ValueError, match="positive number of examples"):
         claims.accuracy_noise_margin(0.5, 0.5, 0)
+
+
+def test_within_points_confirms_refutes_or_leaves_untested_as_the_noise_allows():
+    # 10,000 images near 0.98: a margin of 0.4 points, so one point is resolved either way
+    assert claims.within_points(0.980, 0.975, 10_000)[0] is True
+    assert claims.within_points(0.980, 0.960, 10_000)[0] is False
+    holds, words = claims.within_points(0.980, 0.970, 10_000)   # exactly a point apart: inside the claim
+    assert holds is True and words.startswith("1.00 points apart, beyond the noise margin of 0.4 points")
+    # 1,000 images near 0.93: a margin of 2.3 points, wider than the claim's point
+    assert claims.within_points(0.933, 0.921, 1_000, sample="validation images") == (
+        None, "1.20 points apart, within the noise margin of 2.3 points (two standard errors of the difference on "
+              "1,000 validation images)")
+    assert claims.within_points(0.933, 0.90, 1_000)[0] is False        # 3.3 points: beyond the noise and the point
+    assert claims.within_points(0.933, 0.921, 1_000, points=2.5)[0] is True
+
+
+def test_not_beaten_is_refuted_only_by_a_rival_ahead_beyond_the_noise_or_the_tie():
+    accs = {"relu": 0.861, "elu": 0.856, "tanh": 0.84}
+    holds, words = claims.not_beaten(accs, "relu", 1_200)
+    assert holds is True and words.startswith("closest rival elu -0.50 points against relu")
+    assert claims.not_beaten({**accs, "elu": 0.880}, "relu", 1_200)[0] is True       # +1.9 inside 2.8 points of noise
+    assert claims.not_beaten({**accs, "elu": 0.900}, "relu", 1_200)[0] is False      # +3.9: beyond it
+    big = {"adam": 0.980, "nadam": 0.984}                                            # 60,000 images: noise 0.15 points
+    assert claims.not_beaten(big, "adam", 60_000)[0] is False
+    holds, words = claims.not_beaten(big, "adam", 60_000, tie_points=0.5)           # the claim's own tie is wider
+    assert holds is True and words.endswith("or 0.5 points, whichever is larger")
+    with pytest.raises(ValueError, match="at least one rival"):
+        claims.not_beaten({"adam": 0.9}, "adam", 100)
 
 
 def test_claims_assert_structural_in_every_profile():

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
@@ -62,6 +63,50 @@ def ahead_beyond_noise(lead: float, margin: float) -> bool | None:
     if abs(lead) <= margin:
         return None
     return lead > 0
+
+
+def _noise_words(margin: float, n: int, sample: str) -> str:
+    return f"{100 * margin:.1f} points (two standard errors of the difference on {n:,} {sample})"
+
+
+def within_points(a: float, b: float, n: int, *, points: float = 1.0,
+                  sample: str = "test images") -> tuple[bool | None, str]:
+    """Test "``a`` and ``b`` are within ``points`` of each other" (accuracies on the same ``n`` examples).
+
+    Not confirmed when the gap is beyond both ``points`` and the noise margin
+    (:func:`accuracy_noise_margin`); untested when the margin is wider than ``points`` and the gap lies
+    inside it (these examples cannot resolve such a gap); confirmed otherwise. Returns the verdict and
+    the evidence's words on the gap. Introduced in lab 3 (dropout rates), used again in lab 5a.
+    """
+    margin = accuracy_noise_margin(a, b, n)
+    beyond = ahead_beyond_noise(a - b, margin) is not None
+    gap = round(abs(a - b), 6)   # rounded: 100 of 10,000 images is one point, not 1.0000000002
+    tolerance = points / 100
+    holds = (gap <= tolerance) if beyond else (None if margin > tolerance else True)
+    words = (f"{100 * gap:.2f} points apart, {'beyond' if beyond else 'within'} the noise margin of "
+             + _noise_words(margin, n, sample))
+    return holds, words
+
+
+def not_beaten(values: Mapping[str, float], champion: str, n: int, *, tie_points: float = 0.0,
+               sample: str = "validation images") -> tuple[bool, str]:
+    """Test "``champion`` is the most accurate, ties allowed": no other value leads it by more than the noise
+    margin (:func:`accuracy_noise_margin`) or ``tie_points``, whichever is larger.
+
+    A one-sided test, refuted only by a rival ahead beyond the noise: a champion within the noise of
+    the best counts as tied for first. Returns the verdict and the evidence's words on the closest rival.
+    """
+    if champion not in values or len(values) < 2:
+        raise ValueError(f"need {champion!r} and at least one rival among {list(values)}")
+    best = values[champion]
+    allowed = {k: max(tie_points / 100, accuracy_noise_margin(best, v, n)) for k, v in values.items() if k != champion}
+    rival = max(allowed, key=lambda k: values[k] - best - allowed[k])
+    lead = values[rival] - best
+    holds = all(values[k] - best <= allowed[k] for k in allowed)
+    words = (f"closest rival {rival} {100 * lead:+.2f} points against {champion}; a lead counts beyond "
+             + _noise_words(accuracy_noise_margin(best, values[rival], n), n, sample)
+             + (f" or {tie_points:g} points, whichever is larger" if tie_points else ""))
+    return holds, words
 
 
 @dataclass(frozen=True)
