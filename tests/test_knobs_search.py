@@ -136,3 +136,24 @@ def test_one_hot_losses_on_integer_labels():
     np.testing.assert_allclose(poisson, (1 + cce) / 10, atol=1e-4)
     assert knobs.classification_loss("sparse_cce") == "sparse_categorical_crossentropy"
     assert float(knobs.classification_loss("cce")(labels, probs)) == pytest.approx(float(cce.mean()), rel=1e-5)
+
+
+def test_search_result_best_skips_failed_trials_and_all_in_budget_checks_every_one(tmp_path):
+    import pandas as pd
+
+    trials = pd.DataFrame([   # best first, as budgeted_mlp_search sorts them; a failed trial has no score
+        {"trial": "2", "status": "FAILED", "depth": 1, "width": 900, "params": 716_410, "dropout": 0.1,
+         "learning_rate": 1e-3, "val_accuracy": np.nan},
+        {"trial": "0", "status": "COMPLETED", "depth": 2, "width": 472, "params": 599_000, "dropout": 0.2,
+         "learning_rate": 5e-4, "val_accuracy": 0.93},
+        {"trial": "1", "status": "COMPLETED", "depth": 3, "width": 361, "params": 548_000, "dropout": 0.5,
+         "learning_rate": 4e-4, "val_accuracy": 0.88},
+    ])
+    result = search.SearchResult("s", search.Budget(), trials, tmp_path, seconds=1.0, reloaded=False)
+    assert result.best["trial"] == "0" and result.best["width"] == 472 and isinstance(result.best["params"], int)
+    assert result.all_in_budget
+    over = trials.assign(params=[716_410, 599_000, 1_200_000])
+    assert not search.SearchResult("s", search.Budget(), over, tmp_path, 1.0, False).all_in_budget
+    assert not search.SearchResult("s", search.Budget(), trials.iloc[:0], tmp_path, 1.0, False).all_in_budget
+    with pytest.raises(RuntimeError, match="search 's' has no completed trial"):
+        search.SearchResult("s", search.Budget(), trials.iloc[:1], tmp_path, 1.0, False).best
