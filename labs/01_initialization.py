@@ -478,3 +478,33 @@ results.record(LAB, "Deep thin MLP (He) on Fashion-MNIST, validation accuracy", 
 # %%
 claims.show()
 claims.assert_all()
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise changes one thing; rerun the cells it names and read what they show. Where a
+# rerun is slow, `NNLAB_PROFILE=smoke` (one epoch) is enough to see the effect.
+#
+# 1. He's rule sets $\sigma = \sqrt{2/n_\text{in}}$. Compute it for the two matrices of
+#    `LAYERS`, then add `"normal σ=0.05": dict(init="normal", sigma=0.05)` and a σ=0.1 entry
+#    to `SCHEMES`. Before you run, guess where their bars land beside σ=0.01, σ=1 and He.
+#    Which of the two comes closer to He's bar?
+# 2. Another seed. Change `seed=0` to `seed=1` in the `NumpyMLP(...)` call of the `SCHEMES`
+#    loop and pass `seed=1` to its `.train(...)` too (that seed shuffles the mini-batches).
+#    Do the rows "Glorot ends above N(0,1)" and "The N(0,1) start overfits sooner…" keep
+#    their verdicts? Predict which structural row can no longer hold, and why: the lab's last
+#    cell, `claims.assert_all()`, will stop with an error naming it. Set both seeds back to 0
+#    afterwards.
+# 3. Where the gradient check is best. Its error is roughly $C\varepsilon^2$ (Taylor) plus
+#    $u\,|L|/\varepsilon$ (rounding, $u \approx 10^{-16}$ in float64): find the ε that makes
+#    the sum smallest, up to constants, and compare with the check's table. Predict it for
+#    float32 ($u \approx 6\cdot10^{-8}$), then check: run `numpy_mlp_gradcheck` as for
+#    `check` on `NumpyMLP(LAYERS, activation="relu", init="he", seed=0, dtype=np.float32)`
+#    (its float32 warning is expected) and plot its `max_abs_error` against `N` beside
+#    `check`'s.
+# 4. A wider thin network. Set `THIN = [784] + [32] * 6 + [10]` and rerun the per-layer
+#    statistics cell and the claim after it (the Keras runs keep their own `(8,) * 6`). First
+#    predict, from the lab's factor $0.03\sqrt{n}/\sqrt 2$ per layer with $n = 32$, the ratio
+#    of the uniform start's std in layer 6 to that in layer 1; compare with the table. Does
+#    the vanishing-gradient claim still hold? How wide must the layers be for the factor to
+#    reach 1?

@@ -739,3 +739,30 @@ claims.check("Report 004", "Very deep MLPs fail because they overfit",
 # %%
 claims.show()
 claims.assert_all()
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise changes one thing; rerun the cells it names and read the table or figure it
+# points to. `NNLAB_PROFILE=smoke` keeps the training runs short if your machine is slow.
+#
+# 1. Dying by degrees. Add `"ReLU, He, bias −0.1": ("relu", "he_normal", -0.1)` and a −0.2
+#    entry to `AT_INIT` (start each label with "ReLU": the dead-units panel picks its lines
+#    by that) and rerun the statistics cells; nothing is trained. Before you run, guess each
+#    new row of `stats_table` in the column of units flat on every image. Which layer dies
+#    first as the bias falls, and why that one?
+# 2. ReLU's lead under another seed. In a new cell after the claims, repeat the `sweep(...)`
+#    that makes `hidden_sweep` with `grid={"activation": four, "optimizer": ["adam"]}` and
+#    `seed=1` (`sweep` hands it to `set_seed` before each model is built). Collect each run's
+#    `final("val_accuracy")` by `run.config["activation"]` and pass that dict to `not_beaten`
+#    as the first Report 000 claim does. Same verdict as seed 0? How far did each number move?
+# 3. The slope bound in numbers. Add 32 to `NUMPY_DEPTHS` (NumPy only, nearly free) and read
+#    the heatmap's left panel. With $r_d$ a sigmoid row's value at depth $d$, the gradient
+#    keeps about $10^{(r_{16}-r_8)/8}$ per layer: compare that with the bound
+#    $\sigma'(z) \le 1/4$, and predict $r_{32}$ before you run. Do the tanh and ReLU rows keep
+#    a per-layer factor near 1?
+# 4. Units that die in training. Copy the `hot_run` cell into a new cell with
+#    `learning_rate=0.01` (also in its `config`, and under a new `name`), call the result
+#    `warm_run`, and add `"Adam lr 0.01": warm_run` to `trained`. Guess first: does the
+#    fraction of dead first-layer units grow steadily with the rate between 0.001 and 0.05,
+#    or jump? A run at 0.02 tells you more.

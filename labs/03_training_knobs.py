@@ -792,3 +792,33 @@ claims.check(
 # %%
 claims.show()
 claims.assert_all()
+
+# %% [markdown]
+# ## Exercises
+#
+# Runs are cached, so after a change only the new configurations train; `NNLAB_PROFILE=smoke`
+# makes them shorter still. Note a claim row's evidence before you change what it reads.
+#
+# 1. Add 0.7 to the dropout grid (`[0.0, 0.2, 0.5, 0.7, 0.9]`). Before you run, guess its best
+#    validation accuracy against 0.5's and 0.9's in the table. In the figure, does its solid
+#    (training) curve already lie below its dashed (validation) one, as 0.9's does?
+# 2. One seed more. Add `seed=1` to the `sweep(...)` that makes `reg` and rerun it and the
+#    claims cell after it. Does L2's lead over L1 at λ = 1e-4 keep its sign? Is the change
+#    between the seeds larger than the row's noise margin, which leaves seed-to-seed
+#    variation out?
+# 3. Gradient noise and batch size. Print `BIG`, then change `for b in (32, BIG)` to
+#    `for b in (8, 32, 128, BIG)`, keeping every size at most `BIG` (the batches come from
+#    `batch_pool`). A batch gradient is a mean of $b$ per-image gradients, so its error should
+#    shrink about like $1/\sqrt b$: predict `noise[8] / noise[128]` first. What does the
+#    result say about Report 004's explanation of its batch-size curves?
+# 4. Poisson is a smaller step. By the algebra above, SGD on the Poisson loss at learning
+#    rate 0.1 should train like cross-entropy at 0.01. In a new cell, call
+#    `train(lambda: build(BASE), mnist, ...)` with `epochs=EPOCHS`, `batch_size=100`, a new
+#    `name`, `optimizer=knobs.optimizer_factory("sgd", 0.1)` and
+#    `loss=knobs.classification_loss("poisson")` (name both in its `config`). Which curve of
+#    the loss figure should it follow? Compare its `history["val_accuracy"]` with that of
+#    `loss.runs["sparse_cce · sgd"]` (both runs start from seed 0's weights).
+# 5. Beyond: a fairer race. Train Adadelta at its paper's rate as in exercise 4, with
+#    `knobs.optimizer_factory("adadelta", 1.0)` and the default loss. Would Report 000's row
+#    "SGD is the worst…" read differently with this run in place of the default-rate one?
+#    What would a fair comparison of optimizers hold fixed, and what would it tune?

@@ -565,3 +565,32 @@ print(f"This page's code ran in {time.perf_counter() - lab_start:.0f} s ({profil
       + (f"; {n_cached} of its {len(trained_here)} training runs were loaded from the cache)." if n_cached else ")."))
 claims.show()
 claims.assert_all()
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise changes one thing in this lab or adds a short cell after this one. Check your
+# code with `NNLAB_PROFILE=smoke` first; the quick profile gives numbers worth reading.
+#
+# 1. Counting by hand. Count the base network's parameters layer by layer, with
+#    $(k\cdot k\cdot c_{in}+1)\cdot c_{out}$ per conv and $(n_{in}+1)\cdot n_{out}$ per dense
+#    layer (the flatten hands on a $7\times7\times32$ map), and check each in the `(base)`
+#    column of a sweep's parameter table. Before you reach the pooling sweep, predict `dense_0`
+#    and the total for `pooling=none`. Which layer holds most of the parameters in each?
+# 2. A 9×9 kernel. Add 9 to `GRIDS["kernel_size"]` (counted in every profile, trained in
+#    quick and full). First work out `conv_0_0` and `conv_1_0` for $k=9$ and check them in the
+#    kernel-size table. Then read that sweep's table and curves and the dot chart: does the
+#    9×9 network follow the trend the lab quotes from Report 004, and does its dot leave the
+#    grey band?
+# 3. The padding claim on 10,000 images. First compute
+#    `nnlab.claims.accuracy_noise_margin(pa["same"], pa["valid"], n)` for this page's
+#    `n = len(fashion.y_test)` and for 10,000: which can tell a one-point gap from none? Then
+#    (smoke or quick) score both runs of `all_runs["padding"]` with `evaluate` on all the test
+#    images of `load_splits("fashion_mnist", n_train=SWEEP_TRAIN, channels=True)` and pass the
+#    two accuracies to `within_points`. Does the verdict differ from the claims table's?
+# 4. Report 001's dense layers. Write `report001_gap`: `report001_cnn` with its `Flatten`
+#    replaced by `keras.layers.GlobalAveragePooling2D(name="gap")`. Before you show its
+#    `cnn_tools.layer_table`, compute `fc1`'s parameters (the pool keeps one number per channel
+#    of the last $3\times3\times72$ map) and the share left in the two dense layers, against
+#    Report 001's 86.6 %. Beyond: train it as `r001_run` is trained, under a new `name`, and
+#    compare its test accuracy with `r001_acc`.

@@ -575,3 +575,31 @@ print(f"This page's code ran in {time.perf_counter() - lab_start:.0f} s ({profil
       + (f"; {n_cached} of its {len(reg.runs)} training runs were loaded from the cache)." if n_cached else ")."))
 claims.show()
 claims.assert_all()
+
+# %% [markdown]
+# ## Exercises
+#
+# Once the lab has run, its runs come back from the cache, so an exercise costs only the runs
+# it adds. Check your code with `NNLAB_PROFILE=smoke` first.
+#
+# 1. More dropout. Set `DROPOUT_GRID` to `[0.25, 0.5, 0.75]` for your profile (keep 0.5: a
+#    claim and a figure use it). Before you run it, guess the order of the dropout rows in the
+#    summary table's *gap* column, and whether any of their dots leaves the grey band of the
+#    dot chart. Were you right about both?
+# 2. Batch norm with a faster momentum. In `build`, return
+#    `cnn_tools.set_bn_momentum(cnn(...), 0.9)` instead of the bare `cnn(...)`, as lab 5a does;
+#    only the batch-norm run should be trained again. Predict first how far apart *train, epoch
+#    avg.* and *train, rescored* will be in its row; then read the three batch-norm lines
+#    printed after the table and the claim row on lagging running statistics.
+# 3. The L2 penalty at the start. A Glorot-uniform weight has $E[w^2] = \text{limit}^2/3$,
+#    so a kernel of $n$ weights starts with $\sum w^2 \approx n\,\text{limit}^2/3$. Work this
+#    out for every kernel of the layer table, times $\lambda = 10^{-2}$, and check it with
+#    `1e-2 * sum(w.size * glorot_limit(w) ** 2 / 3 for k, w in before.items() if "kernel" in k)`
+#    and with `keras_penalty`. Compare it with $\ln 10 \approx 2.3$, the cross-entropy of an
+#    untrained ten-class network: which term leads at the first step, and how does that fit
+#    the collapse Report 003 saw?
+# 4. A fourth block. Apply the receptive-field rule of the feature-map section by hand to
+#    `filters=(16, 32, 64, 128)`: how wide a patch would the fourth conv layer see? Check it
+#    by building that network with `cnn` in a new cell and running the loop that fills `field`
+#    over its `cnn_tools.conv_layers`. If the patch is wider than the 32-pixel image, what does
+#    the part of such a unit's window that lies outside the image see?

@@ -373,3 +373,30 @@ print(f"This page's code ran in {time.perf_counter() - lab_start:.0f} s ({profil
          else ")."))
 claims.show()
 claims.assert_all()
+
+# %% [markdown]
+# ## Exercises
+#
+# Train variants in new cells under new `name`s, so the lab's own runs and claims stay as they
+# are; in the smoke or quick profile a CNN run costs about what the lab's did (more if wider).
+#
+# 1. Width. Every conv layer in the layer table has a multiple of `width` channels and
+#    $k\cdot k\cdot c_{in}\cdot c_{out}$ weights. Before you train, predict the parameters at
+#    twice this profile's width from `cnn_run.params`, and name the two layers that hold most
+#    of the weights. Then train
+#    `cnn_tools.train_cifar_cnn(data, name="05c/wide", **{**CNN, "width": 2 * CNN["width"]})`
+#    and compare its `params`, `seconds` and test accuracy (`evaluate`) with the lab's run.
+# 2. Cutout in a short run. The lab leaves cutout out of the smaller profiles: their small
+#    networks, trained briefly, have little overfitting for it to fight. Test that with the
+#    same call and `"cutout": 8` in place of the wider width. Is the change in test accuracy
+#    beyond `nnlab.claims.accuracy_noise_margin(a, b, len(data.y_test))`, and do the training
+#    and validation curves (`plots.learning_curves`) sit closer together than `cnn_run`'s?
+# 3. Report 000's budget. Report 000 trained its NumPy MLP for 1,500 steps of 200 images at
+#    a learning rate of 0.002. How many epochs of `data.x_train` is that? Set `NUMPY_EPOCHS`
+#    to it and rerun the NumPy cell with this lab's `lr=0.01`, then with 0.002. Which comes
+#    nearer the report's 46 % (the claim row on the NumPy MLP), and is the difference between
+#    the two beyond the noise margin?
+# 4. Beyond: another pair. Cut `("automobile", "truck")` out of CIFAR-10 with
+#    `cnn_tools.select_classes`, train it as `catdog_run` is trained, and compare it with the
+#    ten-class CNN restricted to those two answers (the lines that compute `pair_acc`). Which
+#    of the two is ahead, and is it the same one as for cats and dogs on this page?

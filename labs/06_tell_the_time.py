@@ -596,3 +596,32 @@ print(f"This page's code ran in {time.perf_counter() - lab_start:.0f} s ({profil
 # %%
 claims.show()
 claims.assert_all()
+
+# %% [markdown]
+# ## Exercises
+#
+# Exercises 1, 3 and 4 train nothing; check the others with `NNLAB_PROFILE=smoke` first.
+#
+# 1. What makes a clock hard? Draw 500 easy clocks with one `ClockStyle` knob changed
+#    (`images, times = clocks.make_clocks(500, size=SIZE, preset="easy", seed=1, rotation=90)`),
+#    read them with `cm.reader(runs["easy"]["periodic"].model, "periodic")(images)` and score
+#    them with `cm.error_summary` against `clocks.to_minutes(times[:, 0], times[:, 1])`: with no
+#    change, then with `rotation=90`, `dial="none"`, `ticks=0`, `blur=(1.0, 2.0)`, `clutter=2`.
+#    First rank the five by the harm you expect. Which one alone comes nearest "easy → hard"?
+# 2. More clocks per minute. The lab puts the 720-class model's mean error down to its few
+#    training clocks per class. Double `N_TRAIN["easy"]` (smoke or quick, where the claim reads
+#    the easy clocks; the easy families are trained again). Predict first whether the 720-class
+#    "within 5 min" share rises; then read it and the claim row "720 classes are too many".
+# 3. An hour off at the wrap. A multi-head model reads 11:58 with the right hour class (11)
+#    but a minute output of 0.02 instead of 0.97. By hand: what time does that decode to, and
+#    how many minutes off is it? Check with `clocks.decode_multi_head([11], [0.02])` and
+#    `clocks.common_sense_error`; then read the column "… with the minute hand near 12".
+# 4. How far off may the hour hand be? Make by hand the outputs of a periodic model that
+#    reads the minute hand of 2:59 exactly and its hour hand $e$ minutes off:
+#    $(\sin a, \cos a, \sin b, \cos b)$ with $a = 2\pi(179+e)/720$ and $b = 2\pi\cdot59/60$, for
+#    $e = -40, \dots, 40$. Decode them with `clocks.decode_hands_periodic`: at which $e$ does
+#    the reading jump by an hour, and how many degrees of the hour hand is that?
+# 5. Beyond: average, don't flatten. Copy `train_family` into a new cell, add `pool="gap"`
+#    to its `cm.clock_model(...)` call, give the run a new `name`, and train the periodic
+#    family on the easy clocks. Does the averaged trunk read clocks worse than the flattened
+#    one, and what could still tell it where a hand points?
