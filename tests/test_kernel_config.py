@@ -62,12 +62,13 @@ def test_the_filter_drops_the_plain_tcp_notice_and_nothing_else(config):
 FILTERS = "import logging; print(*[type(f).__name__ for f in logging.getLogger('IPKernelApp').filters])"
 
 
-def _run_in_kernel(ipython_dir: Path, code: str) -> tuple[str, str]:
+def _run_in_kernel(ipython_dir: Path, code: str, **env_changes: str) -> tuple[str, str]:
     """Start an ipykernel of this Python (on loopback, as nbval and myst-nb do) with IPYTHONDIR set,
     run ``code``; return what the cell printed and what the kernel wrote to its stderr."""
     from jupyter_client.manager import KernelManager
 
-    env = {**{k: v for k, v in os.environ.items() if k != "IPYTHONDIR"}, "IPYTHONDIR": str(ipython_dir)}
+    env = {**{k: v for k, v in os.environ.items() if k != "IPYTHONDIR"}, "IPYTHONDIR": str(ipython_dir),
+           **env_changes}
     printed: list[str] = []
     err_path = ipython_dir / "kernel-stderr.txt"
     km = KernelManager(kernel_name="python3")
@@ -107,3 +108,33 @@ def test_make_setup_installs_the_config_where_the_venvs_kernels_read_it(tmp_path
         printed, stderr = _run_in_kernel(tmp_path, FILTERS)   # an empty IPYTHONDIR: only the venv's copy
         assert "DropLoopbackTcpNotice" in printed
         assert NOTICE not in stderr
+
+
+TF_NOISE = ("All log messages before absl::InitializeLog()", "oneDNN custom operations are on")
+LOADED = "import sys; print('tensorflow' in sys.modules)"
+
+
+def test_the_config_loads_tensorflow_without_its_start_up_lines_and_only_for_tensorflow():
+    import subprocess
+
+    def run(code: str, backend: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "KERAS_BACKEND": backend})
+
+    plain = run("import tensorflow", "tensorflow")   # what TensorFlow prints on this machine when imported
+    noise = [n for n in TF_NOISE if n in plain.stderr]
+    load_config = f"import runpy; runpy.run_path({str(CONFIG)!r}, run_name='kernel_config'); " + LOADED
+    quiet = run(load_config, "tensorflow")
+    assert quiet.returncode == 0 and quiet.stdout.split() == ["True"], quiet.stderr
+    assert not [n for n in noise if n in quiet.stderr], quiet.stderr
+    assert run(load_config, "jax").stdout.split() == ["False"]     # another backend: TensorFlow left alone
+    assert run(load_config, "nope").stdout.split() == ["False"]    # a bad backend: the lab's import reports it
+
+
+def test_a_kernel_from_this_venv_shows_no_tensorflow_start_up_lines(tmp_path):
+    (tmp_path / "profile_default").mkdir()
+    (tmp_path / "profile_default" / "ipython_kernel_config.py").write_text(CONFIG.read_text())
+    printed, stderr = _run_in_kernel(tmp_path, LOADED + "; import keras; print(keras.backend.backend())",
+                                     KERAS_BACKEND="tensorflow")
+    assert printed.split() == ["True", "tensorflow"]   # loaded at start-up, quietly
+    assert not [noise for noise in TF_NOISE if noise in printed + stderr], printed + stderr
