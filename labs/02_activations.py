@@ -760,9 +760,10 @@ claims.assert_all()
 #    the heatmap's left panel. With $r_d$ a sigmoid row's value at depth $d$, the gradient
 #    keeps about $10^{(r_{16}-r_8)/8}$ per layer: compare that with the bound
 #    $\sigma'(z) \le 1/4$, and predict $r_{32}$ before you run. Do the tanh and ReLU rows keep
-#    a per-layer factor near 1?
+#    a per-layer factor near 1? (The smoke profile draws no tanh row.)
 # 4. Units that die in training. Copy the `hot_run` cell into a new cell with
 #    `learning_rate=0.01` (also in its `config`, and under a new `name`), call the result
-#    `warm_run`, and add `"Adam lr 0.01": warm_run` to `trained`. Guess first: does the
+#    `warm_run`, add `"Adam lr 0.01": warm_run` to `trained` and rerun the cell that builds
+#    `trained` and its table. Guess first: does the
 #    fraction of dead first-layer units grow steadily with the rate between 0.001 and 0.05,
 #    or jump? A run at 0.02 tells you more.

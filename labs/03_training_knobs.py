@@ -808,9 +808,10 @@ claims.assert_all()
 #    variation out?
 # 3. Gradient noise and batch size. Print `BIG`, then change `for b in (32, BIG)` to
 #    `for b in (8, 32, 128, BIG)`, keeping every size at most `BIG` (the batches come from
-#    `batch_pool`). A batch gradient is a mean of $b$ per-image gradients, so its error should
-#    shrink about like $1/\sqrt b$: predict `noise[8] / noise[128]` first. What does the
-#    result say about Report 004's explanation of its batch-size curves?
+#    `batch_pool`; in the smoke profile `BIG` is only 56, so try `(8, 32, BIG)` there). A batch
+#    gradient is a mean of $b$ per-image gradients, so its error should shrink about like
+#    $1/\sqrt b$: predict `noise[8] / noise[128]` first. What does the result say about Report
+#    004's explanation of its batch-size curves?
 # 4. Poisson is a smaller step. By the algebra above, SGD on the Poisson loss at learning
 #    rate 0.1 should train like cross-entropy at 0.01. In a new cell, call
 #    `train(lambda: build(BASE), mnist, ...)` with `epochs=EPOCHS`, `batch_size=100`, a new

@@ -456,7 +456,7 @@ claims.assert_all()
 # Runs are cached, so after a change only new configurations train (`NNLAB_PROFILE=smoke`
 # keeps those short); exercises 2, 4 and 5 train nothing.
 #
-# 1. Add 14 to the quick entry of `PATCHES` (the full profile has it already). Before you
+# 1. Add 14 to your profile's entry of `PATCHES` (the full profile has it already). Before you
 #    run, place 14×14 tiles in the `locality` table and the patch-size figure: between 7×7
 #    and the full permutation, or level with one of them? Does the curve still fall after
 #    7×7, or has it flattened, as the lab suggests it may?
@@ -466,8 +466,9 @@ claims.assert_all()
 #    `permute.pixel_permutation(H * W, seed=PERM_SEED + 1)`, and `evaluate` on it the model
 #    `runs["mnist", m, "permuted", SEEDS[0]].model` for `m` = "MLP" and "CNN". Guess first:
 #    chance, the usual accuracy, or between? Does either model keep more than the other?
-# 3. Seeds and the noise threshold. Raise the quick entry of `SEEDS` from 2 to 4 (and set
-#    `DATASETS = ["mnist"]` to halve the training). The threshold is
+# 3. Seeds and the noise threshold. In the quick profile, raise its entry of `SEEDS` from 2 to
+#    4 (and set `DATASETS = ["mnist"]` to halve the training; the smoke profile trains one
+#    seed, which has no spread to measure). The threshold is
 #    $3\sqrt{s_a^2/n + s_b^2/n}$ over $n$ seeds, and at least 0.5 pp: if the spreads $s$ stay
 #    the same, by what factor should the "counts if |drop| > (pp)" column shrink? Does it,
 #    and does any Report 004 row of the claims table change its verdict?
@@ -477,6 +478,7 @@ claims.assert_all()
 #    compare each value with $0.52\,p$. Which patch sizes exceed it most, and what about
 #    neighbours that fall in two different tiles could explain that?
 # 5. Beyond: call `permute.permute_first_layer` on `runs["mnist", "CNN", "original", 0].model`
-#    and read its error. With the sum in the exact argument, explain why no reordering of a
-#    3×3 filter's weights undoes a full permutation. Can you name a pixel permutation that a
-#    CNN could absorb by changing its weights (think of a mirror image)?
+#    (with any permutation as its second argument) and read its error. With the sum in the exact
+#    argument, explain why no reordering of a 3×3 filter's weights undoes a full permutation. Can
+#    you name a pixel permutation that a CNN could absorb by changing its weights (think of a
+#    mirror image)?
