@@ -131,10 +131,16 @@ def test_the_config_loads_tensorflow_without_its_start_up_lines_and_only_for_ten
     assert run(load_config, "nope").stdout.split() == ["False"]    # a bad backend: the lab's import reports it
 
 
-def test_a_kernel_from_this_venv_shows_no_tensorflow_start_up_lines(tmp_path):
+INLINE_FIGURES = ("import matplotlib.pyplot as plt; from IPython import get_ipython; plt.figure(); "
+                  "print(plt.get_backend(), any(f.__name__ == 'flush_figures' "
+                  "for f in get_ipython().events.callbacks['post_execute']))")
+
+
+def test_a_kernel_from_this_venv_shows_no_tensorflow_start_up_lines_and_still_draws_figures(tmp_path):
     (tmp_path / "profile_default").mkdir()
     (tmp_path / "profile_default" / "ipython_kernel_config.py").write_text(CONFIG.read_text())
-    printed, stderr = _run_in_kernel(tmp_path, LOADED + "; import keras; print(keras.backend.backend())",
-                                     KERAS_BACKEND="tensorflow")
-    assert printed.split() == ["True", "tensorflow"]   # loaded at start-up, quietly
+    printed, stderr = _run_in_kernel(tmp_path, LOADED + "; import keras; print(keras.backend.backend()); "
+                                     + INLINE_FIGURES, KERAS_BACKEND="tensorflow")
+    # loaded at start-up, quietly; Keras imported pyplot then, yet figures still go inline into the notebook
+    assert printed.split() == ["True", "tensorflow", "module://matplotlib_inline.backend_inline", "True"], printed
     assert not [noise for noise in TF_NOISE if noise in printed + stderr], printed + stderr

@@ -81,6 +81,10 @@ def import_tensorflow_quietly() -> None:
             return
     except Exception:
         return
+    # TensorFlow imports Keras, which imports matplotlib.pyplot: matplotlib reads its backend now,
+    # before ipykernel would set this same default (in init_gui_pylab), so set it first; without
+    # it a notebook would draw no figure.
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     saved = os.dup(2)
     with tempfile.TemporaryFile() as capture:
         os.dup2(capture.fileno(), 2)
