@@ -273,6 +273,15 @@ def test_resnet_ish_shapes_and_policy():
     sched = ct.one_cycle(0.4, 100, 0.2)
     lrs = [float(keras.ops.convert_to_numpy(sched(s))) for s in (0, 20, 60, 100)]
     assert lrs[0] == pytest.approx(0) and lrs[1] == pytest.approx(0.4) and 0 < lrs[2] < 0.4 and lrs[3] < 1e-6
+    with pytest.raises(ValueError, match="at least 2 steps"):
+        ct.one_cycle(0.4, 1)   # its only step would have learning rate 0
+
+
+def test_augmentation_contrast_keeps_pixels_in_0_1():
+    x = np.random.default_rng(0).random((64, 16, 16, 3), dtype=np.float32)
+    (contrast,) = ct.augmentation(flip=None, translate=0, contrast=0.5)
+    y = keras.ops.convert_to_numpy(contrast(x, training=True))
+    assert y.min() >= 0 and y.max() <= 1.0 + 1e-6 and not np.allclose(y, x)   # changed, and still 0..1
 
 
 def test_train_cifar_cnn_runs_tiny(tmp_path, monkeypatch):

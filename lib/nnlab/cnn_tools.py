@@ -409,7 +409,8 @@ def augmentation(*, flip: str | None = "horizontal", translate: float = 0.1, rot
     if zoom:
         out.append(layers.RandomZoom(zoom, fill_mode=fill_mode, seed=layer_seed(3), name="aug_zoom"))
     if contrast:
-        out.append(layers.RandomContrast(contrast, seed=layer_seed(4), name="aug_contrast"))
+        out.append(layers.RandomContrast(contrast, value_range=(0, 1), seed=layer_seed(4),  # Keras assumes 0..255
+                                         name="aug_contrast"))
     return compilable_on_jax(out)
 
 
@@ -668,7 +669,13 @@ def resnet_ish(
 
 
 def one_cycle(peak_lr: float, total_steps: int, warmup_fraction: float = 0.2) -> keras.optimizers.schedules.LearningRateSchedule:
-    """Linear warm-up from 0 to ``peak_lr`` over ``warmup_fraction`` of the steps, then cosine decay to 0."""
+    """Linear warm-up from 0 to ``peak_lr`` over ``warmup_fraction`` of the steps, then cosine decay to 0.
+
+    Step 0 has learning rate 0, as in any warm-up from 0, so a run needs at least two steps.
+    """
+    if total_steps < 2:
+        raise ValueError(f"a one-cycle schedule needs at least 2 steps (the first one warms up from 0), "
+                         f"got total_steps={total_steps}")
     warmup = max(1, int(round(warmup_fraction * total_steps)))
     return keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=0.0, decay_steps=max(1, total_steps - warmup), alpha=0.0,
