@@ -6,10 +6,11 @@ notebook's output; ``TF_CPP_MIN_LOG_LEVEL`` silences most of them. Values a user
 TensorFlow's oneDNN kernels stay on (TensorFlow's default on x86 CPUs) although they print a
 "oneDNN custom operations are on" notice at import that no log level silences (a kernel of
 nnlab's venv imports TensorFlow at start-up with that notice filtered out, see
-``etc/ipython/ipython_kernel_config.py``; the book also removes stderr from its pages): turning them off with ``TF_ENABLE_ONEDNN_OPTS=0``, as nnlab
-once did, made a training step of lab 5c's CNN 1.7× (the quick profile's width) to 2.5×
-(width 32) slower on a 2-core CPU. With them on, a rerun on the same machine still gives the
-same weights bit for bit; another CPU may round differently, as it may without oneDNN.
+``etc/ipython/ipython_kernel_config.py``; the book also removes stderr from its pages):
+turning them off with ``TF_ENABLE_ONEDNN_OPTS=0``, as nnlab once did, made a training step
+of lab 5c's CNN 1.7× (the quick profile's width) to 2.5× (width 32) slower on a 2-core CPU.
+With them on, a rerun on the same machine still gives the same weights bit for bit; another
+CPU may round differently, as it may without oneDNN.
 
 TensorFlow's Python logger also warns that "N out of the last M calls to <function …>
 triggered tf.function retracing" whenever several new models are trained or asked for

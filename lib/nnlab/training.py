@@ -5,8 +5,8 @@ Introduced in lab 1 (Initialization). :func:`train` compiles and fits a Keras mo
 parameter count, seconds). When ``cache=True`` the history and weights are stored under
 the data cache (``$NNLAB_DATA/runs/<key>``), keyed by everything that shapes the result:
 the model's architecture, the config, the data split, the loss, metrics and callbacks, the
-profile, the backend and the nnlab version. Re-building the book then reloads an unchanged experiment instead of
-training it again.
+profile, the backend and the nnlab version. Re-building the book then reloads an unchanged
+experiment instead of training it again.
 
 Progress bars show when a person trains interactively; ``NNLAB_QUIET=1`` (set by
 ``make book`` and ``make test``) keeps the book and the test logs clean.
