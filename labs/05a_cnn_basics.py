@@ -248,8 +248,8 @@ all_runs["pooling"], fig = run_sweep("pooling")
 # 0.8 on 2,000 test images, and to about 0.85 points near 0.9 on 10,000. Where that noise margin
 # is wider than the point the claim allows and the gap lies inside it, the test set cannot tell
 # a one-point gap from none, and the claim is left untested; the evidence column gives this
-# run's gap and margin. The depth claim further down is read the same way (`nnlab.claims.within_points`,
-# introduced in lab 3).
+# run's gap and margin. The depth claim further down is read the same way
+# (`nnlab.claims.within_points`, introduced in lab 3).
 
 # %%
 all_runs["padding"], fig = run_sweep("padding")

@@ -439,7 +439,7 @@ fig = plots.learning_curves({k: variants[k] for k in ("none", "dropout 0.5", "ba
 # the training accuracy Keras logged over the last epoch; *best val.* the best validation
 # accuracy of any epoch; and *s* the training time in seconds. The dot chart draws the *test*
 # column against the unregularized network (*none*): a green dot is ahead of it by more than
-# the luck of which test images were drawn explains (the grey band, lab 5a's rule), a red dot
+# the luck of which test images were drawn explains (the grey band, the claims' rule), a red dot
 # behind, a grey dot not told apart from it.
 #
 # The gap is measured with the training images scored once more after training, as the test
