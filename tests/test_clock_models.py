@@ -269,6 +269,8 @@ def test_reader_scales_raw_clocks_like_clock_splits_and_decodes():
     assert fed.max() > 0.5  # the white paper is near 1, not 1/255 (scaled once, not twice)
     with pytest.raises(ValueError, match=r"\(n, h, w\)"):
         read(images[..., None])
+    with pytest.raises(ValueError, match="expected uint8 clock images .* got float32"):
+        read(images.astype(np.float32) / 255)   # already scaled: would be read as a black clock
 
 
 def test_reader_feeds_a_model_exactly_what_clock_splits_trained_it_on():

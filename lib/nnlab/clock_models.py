@@ -364,6 +364,9 @@ def reader(model: Any, family: str) -> Callable[[np.ndarray], np.ndarray]:
         images = np.asarray(images)
         if images.ndim != 3:
             raise ValueError(f"expected clock images of shape (n, h, w), got {images.shape}")
+        if images.dtype != np.uint8:   # scaled images would be divided by 255 a second time
+            raise ValueError(f"expected uint8 clock images (0..255) as make_clocks and draw_clocks return them, "
+                             f"got {images.dtype}: pass the images before scaling them")
         return predict_minutes(model, family, _model_input(images))
 
     return read
