@@ -234,27 +234,37 @@ def _check_layout(spec: DatasetSpec, arrays: Arrays) -> None:
             raise FetchError(f"y_{split} has labels outside 0..{len(spec.class_names) - 1}")
 
 
+def _check_digest(spec: DatasetSpec, variant: str, digest: str, *, files_verified: bool, lossy: bool) -> None:
+    """Accept arrays of ``variant`` with hash ``digest`` or raise :class:`FetchError`: one rule for a
+    fresh fetch and for the cache.
+
+    A variant with a known array hash must decode to it, whatever source the arrays came from —
+    except a lossy copy whose verified files a different JPEG decoder may decode a little
+    differently; a variant with no known array hash needs verified files.
+    """
+    if variant not in spec.array_sha256:
+        raise FetchError(f"variant {variant!r} is not an accepted form of {spec.name}")
+    expected = spec.array_sha256[variant]
+    if digest == expected or (files_verified and (expected is None or lossy)):
+        return
+    if expected is None:
+        raise FetchError("no known hash to verify these arrays against")
+    raise FetchError(f"sha256 {digest[:16]}… is not the known hash of {spec.name} ({variant}), {expected[:16]}…")
+
+
 def _verify(spec: DatasetSpec, decoded: Decoded) -> str:
     """Check a source's arrays against the spec; return their hash or raise :class:`FetchError`."""
     _check_layout(spec, decoded.arrays)
     variant = decoded.fileset.variant
-    if variant not in spec.array_sha256:
-        raise FetchError(f"variant {variant!r} is not an accepted form of {spec.name}")
     digest = arrays_sha256(decoded.arrays)
+    _check_digest(spec, variant, digest, files_verified=decoded.files_verified, lossy=decoded.fileset.lossy)
     expected = spec.array_sha256[variant]
-    if digest == expected:
-        return digest
-    if decoded.files_verified and expected is None:
-        return digest
-    if decoded.files_verified and decoded.fileset.lossy:
+    if expected is not None and digest != expected:   # accepted above only as a lossy copy's
         warnings.warn(f"{spec.name}: the verified {decoded.fileset.files[0]} decoded to arrays "
                       f"(sha256 {digest[:12]}…) that differ from the reference decoding "
                       f"({expected[:12]}…), probably a different JPEG decoder; using them.",
                       DataWarning, stacklevel=4)
-        return digest
-    if expected is None:
-        raise FetchError("no known hash to verify these arrays against")
-    raise FetchError(f"decoded arrays have sha256 {digest[:16]}…, expected {expected[:16]}…")
+    return digest
 
 
 def _decode_files(fileset: FileSet, paths: Mapping[str, Path], progress: Progress) -> Decoded:
@@ -617,7 +627,8 @@ def _read_cache(spec: DatasetSpec) -> tuple[Dataset | None, str]:
         digest = arrays_sha256(arrays)
         if digest != meta["sha256"]:
             raise FetchError(f"sha256 {digest[:16]}… does not match the hash stored with it")
-        _check_cached_digest(spec, meta["variant"], digest, files_verified=meta["verified_by"] == "files")
+        _check_digest(spec, meta["variant"], digest, files_verified=meta["verified_by"] == "files",
+                      lossy=_is_lossy(spec, meta["variant"]))
     except Exception as exc:  # truncated zip, missing key, wrong shapes, flipped bytes…
         reason = f"corrupt ({type(exc).__name__}: {exc})"
         warnings.warn(f"nnlab.data: the cached {path} is {reason}; fetching {spec.name} again.",
@@ -625,22 +636,6 @@ def _read_cache(spec: DatasetSpec) -> tuple[Dataset | None, str]:
         return None, reason
     return Dataset(spec.name, *arrays, class_names=spec.class_names,
                    source=f"cache {path} (from {meta['source']})", note=meta["note"]), "ok"
-
-
-def _check_cached_digest(spec: DatasetSpec, variant: str, digest: str, *, files_verified: bool) -> None:
-    """Accept cached arrays on the terms :func:`_verify` accepted them when they were fetched.
-
-    A variant with a known array hash must decode to it — whatever source the arrays came
-    from — except a lossy copy whose verified files a different JPEG decoder may decode a
-    little differently; a variant with no known array hash needs verified files.
-    """
-    if variant not in spec.array_sha256:
-        raise FetchError(f"variant {variant!r} is not an accepted form of {spec.name}")
-    expected = spec.array_sha256[variant]
-    if digest == expected or (files_verified and (expected is None or _is_lossy(spec, variant))):
-        return
-    raise FetchError(f"sha256 {digest[:16]}… is not the known hash of {spec.name} ({variant})"
-                     if expected else "its arrays have no verified source")
 
 
 def _is_lossy(spec: DatasetSpec, variant: str) -> bool:
