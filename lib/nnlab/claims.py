@@ -99,12 +99,12 @@ def not_beaten(values: Mapping[str, float], champion: str, n: int, *, tie_points
     if champion not in values or len(values) < 2:
         raise ValueError(f"need {champion!r} and at least one rival among {list(values)}")
     best = values[champion]
-    allowed = {k: max(tie_points / 100, accuracy_noise_margin(best, v, n)) for k, v in values.items() if k != champion}
-    rival = max(allowed, key=lambda k: values[k] - best - allowed[k])
-    lead = values[rival] - best
-    holds = all(values[k] - best <= allowed[k] for k in allowed)
-    words = (f"closest rival {rival} {100 * lead:+.2f} points against {champion}; a lead counts beyond "
-             + _noise_words(accuracy_noise_margin(best, values[rival], n), n, sample)
+    margins = {k: accuracy_noise_margin(best, v, n) for k, v in values.items() if k != champion}
+    room = {k: values[k] - best - max(tie_points / 100, margin) for k, margin in margins.items()}   # > 0: beaten
+    rival = max(room, key=room.get)
+    holds = room[rival] <= 0
+    words = (f"closest rival {rival} {100 * (values[rival] - best):+.2f} points against {champion}; a lead counts "
+             "beyond " + _noise_words(margins[rival], n, sample)
              + (f" or {tie_points:g} points, whichever is larger" if tie_points else ""))
     return holds, words
 
