@@ -174,6 +174,32 @@ def test_backend_is_read_as_keras_reads_it(tmp_path):
     assert spaced.returncode != 0 and "KERAS_BACKEND=' jax'" in spaced.stderr   # Keras would fail on it too
 
 
+def test_a_backend_asked_for_after_keras_was_imported_is_named_and_the_loaded_one_reported(monkeypatch, capsys):
+    import keras
+
+    from nnlab import profiles
+
+    loaded = keras.backend.backend()
+    other = next(b for b in ("tensorflow", "jax", "torch") if b != loaded)
+    monkeypatch.setenv("KERAS_BACKEND", other)     # what a student types into a notebook cell
+    assert profiles.keras_backend() == loaded      # Keras does not switch, so neither does the profile line
+    note = profiles.backend_mismatch_note()
+    assert f"KERAS_BACKEND={other!r} asks for {other}" in note and f"runs on {loaded}" in note
+    assert f"KERAS_BACKEND={other} make lab" in note
+    nnlab.start_lab("mismatch")
+    out = capsys.readouterr().out
+    assert f"backend: {loaded}" in out and "note: KERAS_BACKEND=" in out
+    monkeypatch.setenv("KERAS_BACKEND", loaded)
+    assert profiles.backend_mismatch_note() == ""
+
+
+def test_before_keras_is_imported_the_requested_backend_is_reported():
+    result = _python(["-c", "import sys, nnlab.profiles as p; print(p.loaded_backend(), p.keras_backend(), "
+                            "repr(p.backend_mismatch_note()), 'keras' in sys.modules)"],
+                     {"PATH": "/usr/bin:/bin", "KERAS_BACKEND": "jax"})
+    assert result.stdout.split() == ["None", "jax", "''", "False"], result.stderr
+
+
 def test_set_seed_repeats_numpy_and_keras():
     import keras
 

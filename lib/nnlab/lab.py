@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from nnlab.claims import Claims, in_notebook
-from nnlab.profiles import Profile, get_profile, idle_gpu_note
+from nnlab.profiles import Profile, backend_mismatch_note, get_profile, idle_gpu_note
 from nnlab.seeding import ieee_float32, set_seed
 
 
@@ -24,8 +24,9 @@ def start_lab(title: str, seed: int = 0) -> tuple[Profile, Claims]:
     """
     profile = get_profile()
     print(profile.describe())  # the book shows which profile produced its numbers
-    if note := idle_gpu_note():
-        print("note:", note)
+    for note in (backend_mismatch_note(), idle_gpu_note()):
+        if note:
+            print("note:", note)
     set_seed(seed)
     ieee_float32()
     if not in_notebook():

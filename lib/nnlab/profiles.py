@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import sys
 from dataclasses import dataclass
 from importlib import metadata
 from typing import TypeVar
@@ -88,9 +89,36 @@ def gpu_available() -> bool:
     return nvidia_gpu_visible() and backend_can_use_cuda(keras_backend())
 
 
+def loaded_backend() -> str | None:
+    """The backend of the Keras already imported in this process, or None before Keras is imported.
+
+    Keras chooses its backend once, when it is first imported; setting ``KERAS_BACKEND`` later
+    (in a notebook cell, say) changes nothing until the process restarts.
+    """
+    keras = sys.modules.get("keras")
+    try:
+        return str(keras.backend.backend()) if keras is not None else None
+    except AttributeError:   # Keras half-way through its own import
+        return None
+
+
 def keras_backend() -> str:
-    """The backend Keras will use: ``KERAS_BACKEND``, else ``keras.json``'s, else TensorFlow."""
-    return requested_backend()[0]
+    """The backend Keras uses: the loaded one once Keras is imported, else the one it will load
+    (``KERAS_BACKEND``, else ``keras.json``'s, else TensorFlow)."""
+    return loaded_backend() or requested_backend()[0]
+
+
+def backend_mismatch_note() -> str:
+    """A hint when ``KERAS_BACKEND`` (or ``keras.json``) asks for another backend than the Keras
+    already loaded in this process uses; "" otherwise."""
+    loaded = loaded_backend()
+    wanted, origin = requested_backend()
+    if loaded is None or loaded == wanted:
+        return ""
+    return (f"{origin} asks for {wanted}, but Keras was already imported with {loaded} in this process "
+            f"(a Jupyter kernel of nnlab's venv imports it at start-up), so this lab runs on {loaded}. "
+            f"Keras picks its backend once: set the variable before starting Jupyter or Python, "
+            f"e.g. `KERAS_BACKEND={wanted} make lab`, or restart the kernel after setting it there.")
 
 
 def idle_gpu_note() -> str:
