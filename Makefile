@@ -81,7 +81,7 @@ book: setup data ## build the site with every lab executed (profile: NNLAB_PROFI
 	echo "$$built_with" > _build/.profile; \
 	echo "==> building the book in the $$profile profile"; \
 	start=$$(date +%s); \
-	NNLAB_STATIC=1 NNLAB_QUIET=1 $(BIN)/jupyter-book build . --all -W -n --keep-going; \
+	NNLAB_STATIC=1 NNLAB_QUIET=1 NNLAB_RESULTS="$(CURDIR)/_build/results" $(BIN)/jupyter-book build . --all -W -n --keep-going; \
 	echo "==> book built in $$(( $$(date +%s) - start )) s, profile $$profile"; \
 	echo "==> open $(CURDIR)/_build/html/index.html"
 
@@ -159,5 +159,5 @@ lab: setup data ## open the labs in JupyterLab (.py labs open as notebooks)
 clean: ## remove the built site (keeps .venv and the data cache)
 	rm -rf _build
 
-clean-cache: ## remove cached training runs (data stay)
-	$(BIN)/python -c "import shutil, nnlab.training as t; shutil.rmtree(t.runs_dir(), ignore_errors=True); print('removed', t.runs_dir())"
+clean-cache: ## remove cached training runs and lab 3's search trials (data stay)
+	$(BIN)/python -m nnlab clean-cache

@@ -599,6 +599,29 @@ def test_a_new_lab_run_replaces_its_old_results(tmp_path, monkeypatch):
     assert [r.name for r in results.load_all()] == ["new variant"]
 
 
+def test_clean_cache_forgets_trained_runs_and_search_trials_and_keeps_the_data(tmp_path, monkeypatch):
+    from nnlab import training
+    from nnlab.__main__ import main
+
+    monkeypatch.setenv("NNLAB_DATA", str(tmp_path))
+    runs, trials, data = training.runs_dir(), tmp_path / "tuner" / "quick" / "mlp", tmp_path / "mnist"
+    for folder in (runs / "01", trials, data):
+        folder.mkdir(parents=True)
+        (folder / "file").write_text("x")
+    assert main(["clean-cache"]) == 0
+    assert not runs.exists() and not (tmp_path / "tuner").exists() and (data / "file").exists()
+    assert main(["clean-cache"]) == 0   # nothing left to remove is not an error
+
+
+def test_only_the_book_build_writes_where_the_results_page_reads(monkeypatch):
+    from nnlab import results
+
+    monkeypatch.delenv("NNLAB_RESULTS", raising=False)   # a script, or a notebook opened with make lab
+    assert results.results_dir() == results.REPO_ROOT / "_build" / "lab-results"
+    book_recipe = (results.REPO_ROOT / "Makefile").read_text().split("\nbook:", 1)[1].split("\n\n", 1)[0]
+    assert 'NNLAB_RESULTS="$(CURDIR)/_build/results" $(BIN)/jupyter-book build' in book_recipe
+
+
 def test_start_lab_prints_profile_seeds_and_opens_claims(monkeypatch, capsys):
     monkeypatch.setenv("NNLAB_PROFILE", "smoke")
     profile, table = nnlab.start_lab("Lab 0 — Test", seed=5)

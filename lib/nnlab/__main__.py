@@ -4,6 +4,7 @@
 - ``python -m nnlab profile``              just the active profile's name (for the Makefile)
 - ``python -m nnlab backend``              just the Keras backend's name, after checking it is installed (for the Makefile)
 - ``python -m nnlab data fetch [NAME…]``   fetch data sets ahead of time, with progress
+- ``python -m nnlab clean-cache``          forget trained runs and lab 3's search trials (the data stay)
 - ``python -m nnlab bench [--profile P] [--out DIR] [LAB…]``  run labs, write benchmarks/bench-*.{json,md}
 - ``python -m nnlab bench --throughput [--steps N]``  lab 5c's CNN, naive vs fast set-up:
   writes benchmarks/throughput-<backend>-<device>.{json,md}
@@ -19,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="python -m nnlab", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["info", "profile", "backend", "data", "bench"], help="what to do")
+    parser.add_argument("command", choices=["info", "profile", "backend", "data", "clean-cache", "bench"], help="what to do")
     parser.add_argument("rest", nargs=argparse.REMAINDER, help="arguments of the command")
     args = parser.parse_args(argv)
     if args.command == "info":
@@ -55,6 +56,17 @@ def main(argv: list[str] | None = None) -> int:
         from nnlab.data import cli_fetch
 
         return cli_fetch(args.rest[1:])
+    if args.command == "clean-cache":
+        import shutil
+
+        from nnlab.data import cache_dir
+
+        # training.runs_dir() and search's tuner folder, named here so as not to import Keras
+        for folder in (cache_dir() / "runs", cache_dir() / "tuner"):
+            existed = folder.exists()
+            shutil.rmtree(folder, ignore_errors=True)
+            print(("removed " if existed else "nothing at ") + str(folder))
+        return 0
     if args.command == "bench":
         from pathlib import Path
 

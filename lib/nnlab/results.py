@@ -2,8 +2,10 @@
 
 Introduced in lab 1 (Initialization). A lab calls :func:`record` for each headline result
 (an accuracy, an error, a rate), with the best figure of the reports and the goal next to
-it. Records are written, one JSON file per lab, to ``NNLAB_RESULTS`` (default
-``_build/results`` in the repository), together with the profile, backend, device and date
+it. Records are written, one JSON file per lab, to ``NNLAB_RESULTS`` (``make book`` sets it to
+``_build/results``, the folder its results page reads; otherwise the default is
+``_build/lab-results``, so that a lab run as a script or in Jupyter never puts its numbers on the
+book's page), together with the profile, backend, device and date
 that produced them; :func:`load_all` reads them back for the results page and the benchmark.
 """
 
@@ -25,8 +27,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def results_dir() -> Path:
-    """Where result files go: ``NNLAB_RESULTS`` (when set and not empty) or ``<repo>/_build/results``."""
-    return Path(os.environ.get("NNLAB_RESULTS") or REPO_ROOT / "_build" / "results")
+    """Where result files go: ``NNLAB_RESULTS`` (when set and not empty) or ``<repo>/_build/lab-results``."""
+    return Path(os.environ.get("NNLAB_RESULTS") or REPO_ROOT / "_build" / "lab-results")
 
 
 @dataclass(frozen=True)
