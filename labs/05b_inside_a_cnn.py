@@ -547,10 +547,20 @@ claims.check("This lab", "Data augmentation (flips, shifts) raises the test accu
              evidence=f"{acc['augmentation']:.4f} vs {acc['none']:.4f} without: {100 * aug_gain:+.2f} points, "
                       + ("within" if aug_verdict is None else "beyond") + f" the noise margin of {100 * aug_margin:.1f} "
                       f"points (two standard errors of the difference on {len(data.y_test):,} test images)")
-train_acc = {k: variants[k].final("accuracy") for k in variants}
-claims.check("This lab", "Batch normalization speeds up training: higher training accuracy after the same epochs",
-             holds=train_acc["batch norm"] > train_acc["none"] + 0.05,
-             evidence=f"{train_acc['batch norm']:.4f} vs {train_acc['none']:.4f}", kind="accuracy")
+# the fit of the weights: training images scored after training, the batch-norm network with its statistics
+# recomputed (above), so that the lag of its running averages is not counted against it
+fit_lead = refreshed_train - base.extra["train_accuracy"]
+n_seen = len(data.y_train[seen])
+fit_margin = accuracy_noise_margin(refreshed_train, base.extra["train_accuracy"], n_seen)
+fit_verdict = ahead_beyond_noise(fit_lead, fit_margin)
+claims.check("This lab", "Batch normalization speeds up training: higher training accuracy after the same epochs "
+             "(the training images scored after training, its running statistics recomputed)",
+             holds=fit_verdict, kind="accuracy",
+             evidence=f"training images scored after training: {refreshed_train:.4f} with batch norm (statistics "
+                      f"recomputed) vs {base.extra['train_accuracy']:.4f} without, {100 * fit_lead:+.2f} points, "
+                      + ("within" if fit_verdict is None else "beyond") + f" the noise margin of {100 * fit_margin:.1f} "
+                      f"points on {n_seen:,} images; epoch averages {variants['batch norm'].final('accuracy'):.4f} "
+                      f"vs {variants['none'].final('accuracy'):.4f}")
 results.record(LAB, "Report 003's CIFAR-10 CNN, rebuilt, test accuracy", acc["none"], unit="accuracy",
                report_best=0.712, report="Report 003", seconds=base.seconds)
 results.record(LAB, "Same CNN with L2 λ=1e-2 on every layer, test accuracy", acc_by_l2[1e-2], unit="accuracy",

@@ -35,6 +35,7 @@ from IPython.display import display
 import nnlab
 from nnlab import cnn_tools, plots, results
 from nnlab.bench import device_description
+from nnlab.claims import ahead_beyond_noise
 from nnlab.models import mlp
 from nnlab.numpy_mlp import NumpyMLP
 from nnlab.profiles import gpu_available
@@ -152,7 +153,8 @@ fig = plots.learning_curves({"MLP": mlp_plain, "MLP + shifts/flips": mlp_aug}, t
 # ## A CNN a student can train in minutes
 #
 # `nnlab.cnn_tools.train_cifar_cnn` trains `nnlab.cnn_tools.resnet_ish`, a ResNet-9-style
-# network of the kind that won the DAWNBench CIFAR-10 speed contest. Each ingredient of the recipe
+# network of the kind that won DAWNBench, Stanford's 2018 contest for the shortest training
+# time to 94 % test accuracy on CIFAR-10. Each ingredient of the recipe
 # addresses one thing this chapter met:
 #
 # - **architecture**: eight 3×3 conv layers (64 → 128 → 256 → 512 channels at full width): a
@@ -164,18 +166,20 @@ fig = plots.learning_curves({"MLP": mlp_plain, "MLP + shifts/flips": mlp_aug}, t
 # - **batch normalization** after every conv, so a high learning rate is safe;
 # - **augmentation** inside the model: shifts of up to 4 pixels and left–right flips, written
 #   with `keras.ops` alone so the whole training step stays compiled on every backend (Keras's
-#   `RandomTranslation` cannot be compiled with TensorFlow's XLA; `nnlab.cnn_tools.augmentation`
+#   `RandomTranslation` cannot be compiled by XLA, the compiler that turns a whole training step
+#   into one optimized program, under TensorFlow; `nnlab.cnn_tools.augmentation`
 #   lets it compile on JAX only); in the full profile also *cutout*: an 8×8 square of each
 #   training image, at a random place, set to the mean colour (`nnlab.cnn_tools.RandomCutout`), so
 #   the network cannot lean on any one part of an object. Cutout fights overfitting, which the
 #   full-width network meets in its 24 epochs; the small networks of the other profiles, trained
 #   for a few epochs, have little of it to fight, so they go without;
 # - **a one-cycle learning rate**: a linear warm-up to a high peak, then a cosine decay to zero;
-#   SGD with Nesterov momentum and an L2 penalty of $2.5\cdot10^{-4}$ (a weight decay of
+#   SGD with Nesterov momentum (lab 3) and an L2 penalty of $2.5\cdot10^{-4}$ (a weight decay of
 #   $5\cdot10^{-4}$);
 # - **large batches and mixed precision**: batches of 512 (full profile), and on a GPU
-#   `mixed_float16` (float16 arithmetic, float32 weights, with loss scaling), which roughly
-#   halves the time per step;
+#   `mixed_float16` (float16 arithmetic, float32 weights, with *loss scaling*: the loss is
+#   multiplied up before the backward pass and the gradients scaled back down, so that small
+#   gradients do not round to zero in float16), which roughly halves the time per step;
 # - **a fast input pipeline**: all images in memory as one array, a compiled train step, and 32
 #   steps per call into it (`steps_per_execution`, every nnlab run's setting), so Keras comes
 #   back to Python once every 32 batches instead of after each one.
@@ -204,7 +208,7 @@ stages = cnn_tools.layer_table(cnn_model)
 display(stages[~stages.index.str.endswith("_relu")])   # every layer but the ReLUs
 
 # %%
-fig = plots.learning_curves({"ResNet-ish CNN": cnn_run, "MLP": mlp_plain, "MLP + shifts/flips": mlp_aug},
+fig = plots.learning_curves({"MLP": mlp_plain, "MLP + shifts/flips": mlp_aug, "ResNet-ish CNN": cnn_run},  # MLP colours as above
                             title="CNN against the MLP baselines",
                             logy=("loss",))   # log scale: an MLP's validation-loss spike would flatten the CNN's curves
 cnn_probs = cnn_tools.predict_proba(cnn_model, data.x_test)
@@ -217,7 +221,8 @@ print("pairs confused most (both directions):", "; ".join(f"{a} ↔ {b}: {n}" fo
 
 # %% [markdown]
 # Report 000's MLP confused cats with dogs more than any other pair; the claims below check
-# whether this network's top pair is the same, and the lines above list its next ones (for
+# whether this network's top pair is the same — by more than the luck of which test images were
+# drawn, or the claim stays untested — and the lines above list its next ones (for
 # CIFAR-10 networks usually more animals, and cars with trucks). A far better network tends to
 # mix up the same pairs as a weak one; what changes is how many images land in those cells. To
 # compare counts with the report's, read them as a share of a class's test images: this page
@@ -254,7 +259,8 @@ claims.check("This lab", "Every conv layer of the ResNet-ish CNN has k·k·c_in�
              evidence=f"{len(cnn_tools.conv_layers(cnn_model))} conv layers, {cnn_run.params:,} parameters in all")
 claims.check("Report 000", "A NumPy MLP with one hidden layer of 100 units, trained with SGD, reaches about 46 %",
              holds=numpy_acc >= 0.46, evidence=f"{numpy_acc:.4f} after {NUMPY_EPOCHS} epochs", kind="accuracy")
-claims.check("Report 000", "An MLP on CIFAR-10 reaches ≈54 % (our goal: ≥ 60 %)",
+claims.check("Report 000", "An MLP on CIFAR-10 reaches ≈54 % (our goal: ≥ 60 %, for the MLP trained with shifts "
+             "and flips)",
              holds=mlp_aug.extra["test_accuracy"] >= 0.60, evidence=f"{mlp_aug.extra['test_accuracy']:.4f} "
              f"(without augmentation {mlp_plain.extra['test_accuracy']:.4f})", kind="accuracy")
 best_mlp = max(mlp_plain.extra["test_accuracy"], mlp_aug.extra["test_accuracy"])
@@ -275,10 +281,19 @@ if gpu_available():   # the goal is a GPU's: a CPU's time says nothing about it
 else:
     print(f"The 5-minute goal is for one GPU; this page trained the CNN (width {CNN['width']}) in "
           f"{cnn_run.seconds:.0f} s on {device_description()}, so the goal is not checked here.")
-claims.check("Report 000", "Cats and dogs are the pair confused most",
-             holds={top_pairs[0][0], top_pairs[0][1]} == {"cat", "dog"}, kind="accuracy",
-             evidence=f"both directions: {top_pairs[0][0]} ↔ {top_pairs[0][1]}: {top_pairs[0][2]}, next "
-                      f"{top_pairs[1][0]} ↔ {top_pairs[1][1]}: {top_pairs[1][2]}")
+# The cat ↔ dog count against the most confused other pair. Counts of rare events vary like Poisson
+# counts, so the difference of two has a standard error of about √(a + b); a lead within two of them is
+# not told apart from the luck of which test images were drawn, and leaves the claim untested.
+cat, dog = names.index("cat"), names.index("dog")
+cat_dog = int(cm[cat, dog] + cm[dog, cat])
+rival = next(p for p in top_pairs if {p[0], p[1]} != {"cat", "dog"})
+pair_margin = 2 * np.sqrt(cat_dog + rival[2])
+pair_verdict = ahead_beyond_noise(cat_dog - rival[2], pair_margin)
+claims.check("Report 000", "Cats and dogs are the pair confused most", holds=pair_verdict, kind="accuracy",
+             evidence=f"both directions: cat ↔ dog {cat_dog}, the most confused other pair {rival[0]} ↔ {rival[1]} "
+                      f"{rival[2]}: a lead of {cat_dog - rival[2]:+d}, "
+                      + ("within" if pair_verdict is None else "beyond") + f" the noise margin of {pair_margin:.0f} "
+                      f"(two standard errors, √(a + b) each, on {len(data.y_test):,} test images)")
 results.record(LAB, "CIFAR-10 NumPy MLP (3072-100-10, SGD), test accuracy", numpy_acc, unit="accuracy",
                report_best=0.46, report="Report 000 (NumPy MLP)", seconds=numpy_seconds)
 results.record(LAB, "CIFAR-10 MLP (with shifts and flips), test accuracy", mlp_aug.extra["test_accuracy"],

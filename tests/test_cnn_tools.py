@@ -43,8 +43,12 @@ def test_param_formulas_match_keras_report001_table3():
                    {"batch_norm": True, "convs_per_block": 2}, {"pooling": None, "global_pool": True}):
         model = models.cnn((28, 28, 1), (8, 16), **kwargs)
         assert ct.formula_mismatches(model) == [] and ct.shape_mismatches(model) == []
-    sep = keras.Sequential([keras.Input((12, 12, 4)), keras.layers.SeparableConv2D(6, 3)])
+    sep = keras.Sequential([keras.Input((12, 12, 4)), keras.layers.SeparableConv2D(6, 3, name="sep"),
+                            keras.layers.BatchNormalization(name="bn")])
     assert ct.formula_mismatches(sep) == []
+    table = ct.layer_table(sep)   # every kernel of the separable conv, and the four vectors of the batch norm
+    assert table.loc["sep", "weights"] == "3×3×4×1 + 1×1×4×6" and table.loc["sep", "params"] == 36 + 24 + 6
+    assert table.loc["bn", "weights"] == "4 × 6 (γ, β, mean, variance)" and table.loc["bn", "params"] == 24
     for bias in (True, False):  # 3·3·4·2 kernel weights, 4·2 biases
         dw = keras.Sequential([keras.Input((12, 12, 4)),
                                keras.layers.DepthwiseConv2D(3, depth_multiplier=2, use_bias=bias, name="dw")])

@@ -108,11 +108,21 @@ def _formula(layer: keras.layers.Layer) -> tuple[str, int] | None:
     return None
 
 
+def _weights_text(layer: keras.layers.Layer) -> str:
+    """The shapes of a layer's weights other than its biases, as ``layer_table`` shows them: every
+    kernel of a separable convolution (``3×3×6×1 + 1×1×6×12``), and a batch norm's four vectors by name."""
+    if isinstance(layer, layers.BatchNormalization):
+        size = "×".join(str(d) for d in layer.weights[0].shape)
+        return f"4 × {size} (γ, β, mean, variance)"
+    return " + ".join("×".join(str(d) for d in w.shape) for w in layer.weights if not w.path.endswith("bias"))
+
+
 def layer_table(model: keras.Model) -> pd.DataFrame:
     """Every layer with its output shape and parameters, with the formula behind each count.
 
     Built on :func:`nnlab.models.param_table`; layers without parameters (pooling, flatten,
-    activations) are listed too, so the shapes can be followed through the network.
+    activations) are listed too, so the shapes can be followed through the network. The
+    *weights* column gives the shape of every weight array but the biases (:func:`_weights_text`).
     """
     from nnlab.models import param_table
 
@@ -128,7 +138,7 @@ def layer_table(model: keras.Model) -> pd.DataFrame:
             "layer": layer.name,
             "type": type(layer).__name__,
             "output shape": "×".join(str(d) for d in shape),
-            "weights": "×".join(str(d) for d in row.weight_shape) if row else "",
+            "weights": _weights_text(layer) if row else "",
             "biases": row.bias if row else 0,
             "params": row.total if row else 0,
             "formula": formula[0] if formula else "",
