@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from nnlab import bench, results, throughput, training
+from nnlab import bench, profiles, results, throughput, training
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -47,6 +47,7 @@ def test_bench_writes_after_each_lab_keeps_other_labs_and_survives_a_failure(tmp
     monkeypatch.setattr(bench, "lab_paths", lambda names=None: labs)
     monkeypatch.setattr(bench, "run_lab", fake_run_lab)
     monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    monkeypatch.setattr(profiles, "loaded_backend", lambda: None)   # as before Keras is imported, on any backend
     monkeypatch.setattr(results, "_device", lambda: "CPU (x86_64, 2 cores)")
     with pytest.raises(SystemExit, match="02_b"):
         bench.run_bench("smoke", out_dir=out)
@@ -89,6 +90,7 @@ def test_bench_stopped_at_a_deadline_keeps_the_lab_in_progress(tmp_path, monkeyp
     monkeypatch.setattr(bench, "lab_paths", lambda names=None: labs)
     monkeypatch.setattr(bench, "run_lab", fake_run_lab)
     monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    monkeypatch.setattr(profiles, "loaded_backend", lambda: None)   # as before Keras is imported, on any backend
     monkeypatch.setattr(results, "_device", lambda: "CPU (x86_64, 2 cores)")
     with pytest.raises(SystemExit) as stop:
         bench.run_bench("smoke", out_dir=out)
@@ -120,6 +122,7 @@ def test_bench_keeps_rows_that_a_concurrent_bench_writes_meanwhile(tmp_path, mon
     monkeypatch.setattr(bench, "lab_paths", lambda names=None: labs)
     monkeypatch.setattr(bench, "run_lab", fake_run_lab)
     monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    monkeypatch.setattr(profiles, "loaded_backend", lambda: None)   # as before Keras is imported, on any backend
     monkeypatch.setattr(results, "_device", lambda: "CPU (x86_64, 2 cores)")
     monkeypatch.delenv("NNLAB_PROFILE", raising=False)
     bench.run_bench("smoke", out_dir=out, concurrent=2)

@@ -34,6 +34,7 @@ def test_a_visible_gpu_counts_only_if_the_backend_can_use_it(monkeypatch):
     monkeypatch.delenv("NNLAB_GPU", raising=False)
     monkeypatch.delenv("NNLAB_PROFILE", raising=False)
     monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    monkeypatch.setattr(profiles, "loaded_backend", lambda: None)   # as before Keras is imported, on any backend
     monkeypatch.setattr(profiles, "nvidia_gpu_visible", lambda: True)
     monkeypatch.setattr(profiles, "backend_can_use_cuda", lambda backend: False)
     assert not profiles.gpu_available() and profiles.get_profile().name == "quick"

@@ -38,9 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "backend":
         import importlib.util
 
-        from nnlab.profiles import keras_backend
+        from nnlab._environment import requested_backend
 
-        backend = keras_backend()
+        backend = requested_backend()[0]   # the one a new Python will load (Keras is not imported here)
         if importlib.util.find_spec(backend) is None:   # the package names equal the backend names
             how = {"jax": "`make test-jax` installs JAX into .venv",
                    "torch": "install PyTorch into .venv: `.venv/bin/python -m pip install torch`"}.get(
