@@ -116,9 +116,10 @@ def backend_mismatch_note() -> str:
     if loaded is None or loaded == wanted:
         return ""
     return (f"{origin} asks for {wanted}, but Keras was already imported with {loaded} in this process "
-            f"(a Jupyter kernel of nnlab's venv imports it at start-up), so this lab runs on {loaded}. "
-            f"Keras picks its backend once: set the variable before starting Jupyter or Python, "
-            f"e.g. `KERAS_BACKEND={wanted} make lab`, or restart the kernel after setting it there.")
+            f"(by an earlier cell or script line, or, for TensorFlow, by nnlab's Jupyter kernel at start-up), "
+            f"so this lab runs on {loaded}. "
+            f"Keras picks its backend once per process: set the variable before starting Jupyter or Python, "
+            f"e.g. `KERAS_BACKEND={wanted} make lab`.")
 
 
 def idle_gpu_note() -> str:
