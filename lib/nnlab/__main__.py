@@ -59,10 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "clean-cache":
         import shutil
 
-        from nnlab.data import cache_dir
+        from nnlab.data import runs_dir, tuner_dir
 
-        # training.runs_dir() and search's tuner folder, named here so as not to import Keras
-        for folder in (cache_dir() / "runs", cache_dir() / "tuner"):
+        for folder in (runs_dir(), tuner_dir()):
             existed = folder.exists()
             shutil.rmtree(folder, ignore_errors=True)
             print(("removed " if existed else "nothing at ") + str(folder))

@@ -91,7 +91,9 @@ __all__ = [
     "cli_fetch",
     "fetch",
     "load",
+    "runs_dir",
     "subset",
+    "tuner_dir",
     "validation_split",
 ]
 
@@ -606,6 +608,16 @@ def cache_dir() -> Path:
         return Path(os.environ["NNLAB_DATA"]).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base).expanduser() / "nnlab"
+
+
+def runs_dir() -> Path:
+    """Where trained runs are cached (:func:`nnlab.training.train`): ``<cache>/runs``."""
+    return cache_dir() / "runs"
+
+
+def tuner_dir() -> Path:
+    """Where lab 3's KerasTuner searches keep their trials (:func:`nnlab.search.budgeted_mlp_search`): ``<cache>/tuner``."""
+    return cache_dir() / "tuner"
 
 
 def _cache_file(name: str) -> Path:

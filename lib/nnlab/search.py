@@ -184,7 +184,7 @@ def budgeted_mlp_search(
     """
     import keras_tuner
 
-    from nnlab.data import cache_dir
+    from nnlab.data import tuner_dir
     from nnlab.profiles import get_profile
 
     if splits.x_val is None:
@@ -196,7 +196,7 @@ def budgeted_mlp_search(
         "epochs": epochs, "batch_size": batch_size, "seed": seed, "splits": splits.fingerprint(),
         "backend": keras.backend.backend(), "code": _code_version(),
     }
-    directory = cache_dir() / "tuner" / profile
+    directory = tuner_dir() / profile
     project = f"{name}-{profile}-{payload_key(settings, length=12)}"
     build = budgeted_mlp_builder(splits.input_shape, splits.n_classes, budget, depths=depths,
                                  dropouts=dropouts, learning_rates=learning_rates,

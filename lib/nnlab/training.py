@@ -31,6 +31,7 @@ import numpy as np
 
 from nnlab._download import remove_stale_temporaries
 from nnlab._environment import env_flag
+from nnlab.data import runs_dir
 from nnlab.splits import Splits
 
 HistoryDict = dict[str, list[float]]
@@ -166,13 +167,6 @@ def payload_key(payload: Mapping[str, Any], length: int = 20) -> str:
     (values JSON cannot write are written with ``str``). Used for runs and for searches."""
     text = json.dumps(payload, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:length]
-
-
-def runs_dir() -> Path:
-    """Where cached runs live: ``<data cache>/runs``."""
-    from nnlab.data import cache_dir
-
-    return cache_dir() / "runs"
 
 
 def tensorboard_dir() -> Path | None:
