@@ -109,6 +109,36 @@ def not_beaten(values: Mapping[str, float], champion: str, n: int, *, tie_points
     return holds, words
 
 
+def level(values: Mapping[str, float], n: int, *, points: float = 1.0, reference: str | None = None,
+          sample: str = "validation images") -> tuple[bool, str]:
+    """Test "these accuracies end level": no two differ by more than the noise margin
+    (:func:`accuracy_noise_margin`) or ``points``, whichever is larger. With ``reference`` each value is
+    compared with that one only (mild penalties against none); without, every pair.
+
+    The two-sided counterpart of :func:`not_beaten`, refuted only by a gap beyond both the noise and
+    ``points``. Unlike :func:`within_points`, which tests a literal "within ``points``" and leaves it
+    untested when the sample cannot resolve that many points, it always gives a verdict: read it as
+    "no difference that these examples can show, or none larger than ``points``". Returns the verdict
+    and the evidence's words on the pair closest to refuting it.
+    """
+    if len(values) < 2 or (reference is not None and reference not in values):
+        raise ValueError(f"need at least two values{f' including {reference!r}' if reference else ''}, "
+                         f"got {list(values)}")
+    names = list(values)
+    pairs = ([(reference, k) for k in names if k != reference] if reference is not None
+             else [(a, b) for i, a in enumerate(names) for b in names[i + 1:]])
+    margins = {pair: accuracy_noise_margin(values[pair[0]], values[pair[1]], n) for pair in pairs}
+    room = {pair: abs(values[pair[0]] - values[pair[1]]) - max(points / 100, margin)   # > 0: not level
+            for pair, margin in margins.items()}
+    worst = max(room, key=room.get)
+    a, b = sorted(worst, key=values.get, reverse=True)
+    holds = round(room[worst], 6) <= 0   # rounded: a gap of exactly ``points`` is inside the claim
+    words = (f"widest gap {a} − {b} {100 * (values[a] - values[b]):.2f} points; a gap counts beyond "
+             + _noise_words(margins[worst], n, sample)
+             + f" or {points:g} point{'' if points == 1 else 's'}, whichever is larger")
+    return holds, words
+
+
 @dataclass(frozen=True)
 class Claim:
     """One row: who claimed what, what we measured, and whether it held."""
