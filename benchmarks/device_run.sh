@@ -13,12 +13,13 @@
 #                  run in turn within it) and the jobs run at the same time, sharing the GPU
 # writing every result file straight into $OUT, so what a run finished comes back even when the
 # call is stopped at its time limit: throughput-*.{json,md}, bench-P-jax-gpu.{json,md} (rewritten
-# after each lab; parallel jobs take turns writing it) and device-run.log (a parallel job's lines
-# start with its labs in brackets) — five files at most.
+# after each lab; parallel jobs take turns writing it), claims-P-jax-gpu.{json,md} (each finished
+# lab's claims table with verdicts and evidence) and device-run.log (a parallel job's lines start
+# with its labs in brackets) — seven files at most.
 #
-# A lab benchmark continues benchmarks/bench-P-jax-gpu.json when the repository holds one (copy the
-# file an earlier call brought back there, so that the labs can be split over calls); --fresh
-# starts from nothing.
+# A lab benchmark continues benchmarks/bench-P-jax-gpu.json (and claims-P-jax-gpu.json) when the
+# repository holds one (copy the files an earlier call brought back there, so that the labs can be
+# split over calls); --fresh starts from nothing.
 #
 # Environment: OUT (where results go; the device sets it), KIT (.device), PYTHON (python3),
 # SITE (/tmp/site), NNLAB_DATA (/tmp/nnlab-data), DEADLINE_S (seconds after which the bench is
@@ -140,6 +141,8 @@ if (( ${#alone[@]} + ${#labs[@]} )); then
     if (( ! fresh )) && [ -f "benchmarks/$bench" ] && [ ! -f "$OUT/$bench" ]; then
         echo "==> continuing benchmarks/$bench (its other labs' rows are kept)"
         cp "benchmarks/$bench" "$OUT/$bench"
+        claims="claims-${bench#bench-}"   # the labs' claims tables, kept beside the rows
+        if [ -f "benchmarks/$claims" ]; then cp "benchmarks/$claims" "$OUT/$claims"; fi
     fi
     JAX_CACHE=${JAX_CACHE:-$(mktemp -d /tmp/nnlab-jax-cache.XXXXXX)}  # a new one each call unless given
 fi

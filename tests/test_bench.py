@@ -60,6 +60,49 @@ def test_bench_writes_after_each_lab_keeps_other_labs_and_survives_a_failure(tmp
     assert "| 02_b | accuracy |" in table and "(lab failed)" in table
 
 
+def test_bench_keeps_each_labs_claims_table_beside_its_numbers(tmp_path, monkeypatch):
+    from nnlab.claims import Claims
+
+    out = tmp_path / "benchmarks"
+    out.mkdir()
+    stale = {"chapter": "Lab B", "profile": "full", "claims": [{"claim": "from an earlier run"}]}
+    (out / "claims-full-tensorflow-cpu.json").write_text(json.dumps({"02_b": stale, "00_old": stale}))
+    labs = _fake_labs(tmp_path, ["01_a", "02_b"])
+
+    def fake_run_lab(path: Path, timeout: int = 3600) -> float:
+        monkeypatch.setattr(results, "_STARTED", set())
+        results.record(path.stem, "accuracy", 0.9, unit="accuracy")
+        if path.stem == "02_b":
+            raise RuntimeError("a cell failed before the claims table")   # so its stale table must go
+        table = Claims("Lab A | one", profile=profiles.Profile("full"))
+        table.check("Report 000", "structural | fact", holds=True, evidence="exact")
+        table.check("Report 001", "an accuracy claim", holds=False, evidence="0.91 < 0.95", kind="accuracy")
+        table.check("Report 002", "a timing", holds=False, evidence="2 s", kind="timing")
+        table.show()
+        return 0.0
+
+    monkeypatch.setattr(bench, "lab_paths", lambda names=None: labs)
+    monkeypatch.setattr(bench, "run_lab", fake_run_lab)
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    monkeypatch.setattr(profiles, "loaded_backend", lambda: None)
+    monkeypatch.setattr(results, "_device", lambda: "CPU (x86_64, 2 cores)")
+    with pytest.raises(SystemExit, match="02_b"):
+        bench.run_bench("full", out_dir=out)
+    tables = bench.read_claims(out / "claims-full-tensorflow-cpu.json")
+    assert sorted(tables) == ["00_old", "01_a"]          # 02_b's stale table dropped, other labs' kept
+    table = tables["01_a"]
+    assert (table["chapter"], table["profile"], table["backend"], table["device"]) == (
+        "Lab A | one", "full", "tensorflow", "CPU (x86_64, 2 cores)")
+    assert [(r["claim"], r["holds"], r["asserted"], r["verdict"]) for r in table["claims"]] == [
+        ("structural | fact", True, True, "confirmed"),
+        ("an accuracy claim", False, True, "not confirmed"),
+        ("a timing", False, False, "not confirmed on this machine (a timing: shown, not asserted)")]
+    assert bench.claims_summary(table) == "3 claims, 2 asserted in this profile: 1 did not come out as the lab states"
+    markdown = (out / "claims-full-tensorflow-cpu.md").read_text()
+    assert "## 01_a: Lab A | one" in markdown and "| Report 000 | structural \\| fact | exact | confirmed |" in markdown
+    assert [b.path.name for b in bench.benchmark_files(out)[0]] == ["bench-full-tensorflow-cpu.json"]   # not a bench
+
+
 @pytest.mark.parametrize("stop", ["signal", "cancelled"])
 def test_bench_stopped_at_a_deadline_keeps_the_lab_in_progress(tmp_path, monkeypatch, stop):
     """A GPU call's deadline keeps what the running lab had recorded: in snapshots while it runs,
@@ -398,6 +441,31 @@ def test_results_page_lists_benchmark_files(tmp_path):
     assert "No benchmark file yet" not in text
     assert "The full profile on a GPU: bench-full-jax-gpu.json (GPU, 2026-11-20)." in text
     assert "No GPU has run" not in text
+    assert "claims of" not in text   # no claims file beside the bench file
+
+
+def test_results_page_shows_the_claims_tables_beside_a_bench_file(tmp_path):
+    from docutils import nodes as docutils_nodes
+
+    row = {**results.Result("05c_cifar10", "CNN test accuracy", 0.93, "accuracy", 0.712, "Report 003", 0.9, True,
+                            "full", "jax", "GPU", "2026-11-20").__dict__, "lab_seconds": 120.5, "lab_status": "ok"}
+    (tmp_path / "bench-full-jax-gpu.json").write_text(json.dumps([row]))
+    claim = {"source": "Report 003", "claim": "CIFAR-10 CNN ≥ 90 %", "evidence": "0.931 on 10,000 test images",
+             "holds": True, "expected": True, "kind": "accuracy", "asserted": True, "verdict": "confirmed"}
+    (tmp_path / "claims-full-jax-gpu.json").write_text(json.dumps({"05c_cifar10": {
+        "chapter": "Lab 5c — CIFAR-10", "profile": "full", "backend": "jax", "device": "GPU", "date": "2026-11-20",
+        "claims": [claim, {**claim, "claim": "timed", "kind": "timing", "asserted": False, "holds": False,
+                           "verdict": "not confirmed on this machine (a timing: shown, not asserted)"}]}}))
+    page = _book_extension().benchmark_nodes(tmp_path)
+    text = _text(page)
+    assert ("bench-full-jax-gpu.json, claims of Lab 5c — CIFAR-10 as this run checked them (full profile): "
+            "2 claims, 1 asserted in this profile: each came out as the lab states.") in text
+    cells = [[entry.astext() for entry in row.children] for node in page for row in node.findall(docutils_nodes.row)]
+    assert ["Report 003", "CIFAR-10 CNN ≥ 90 %", "0.931 on 10,000 test images", "confirmed"] in cells
+    (tmp_path / "claims-full-jax-gpu.json").write_text(json.dumps({"05c_cifar10": {"claims": ["not a row"]}}))
+    with pytest.warns(UserWarning, match="claims file beside bench-full-jax-gpu.json is damaged"):
+        benches, _ = bench.benchmark_files(tmp_path)
+    assert benches[0].claims == {} and len(benches[0].rows) == 1   # the numbers still shown
 
 
 def test_pages_with_results_are_re_read_on_every_build(tmp_path):

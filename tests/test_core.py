@@ -684,7 +684,8 @@ def test_tensorboard_folder_is_taken_from_the_repository_root_when_relative(monk
     assert training.tensorboard_dir() == tmp_path / "logs"
 
 
-def test_claims_show_prints_markdown_in_a_script_and_html_in_a_notebook(monkeypatch, capsys):
+def test_claims_show_prints_markdown_in_a_script_and_html_in_a_notebook(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("NNLAB_RESULTS", str(tmp_path))
     table = claims.Claims("test", profile=profiles.Profile("smoke"))
     table.check("Report 001", "zero init learns nothing", holds=True, evidence="acc 0.10")
     monkeypatch.setattr(claims, "in_notebook", lambda: False)
@@ -697,6 +698,25 @@ def test_claims_show_prints_markdown_in_a_script_and_html_in_a_notebook(monkeypa
     monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
     table.show()
     assert capsys.readouterr().out == "" and "<table>" in shown[0].data
+
+
+def test_claims_show_keeps_the_table_with_its_verdicts_and_survives_an_unwritable_folder(monkeypatch, tmp_path):
+    import json
+
+    monkeypatch.setenv("NNLAB_RESULTS", str(tmp_path))
+    monkeypatch.setattr(claims, "in_notebook", lambda: False)
+    table = claims.Claims("Lab 9 — A test, twice", profile=profiles.Profile("quick"))
+    table.check("Report 001", "zero init learns nothing", holds=True, evidence="acc 0.10")
+    table.check("Report 002", "ReLU is best", holds=None, evidence="within the noise", kind="accuracy")
+    table.show()
+    saved = json.loads((tmp_path / "claims" / "lab-9-a-test-twice.json").read_text())
+    assert (saved["chapter"], saved["profile"]) == ("Lab 9 — A test, twice", "quick")
+    assert [(r["source"], r["holds"], r["asserted"], r["verdict"]) for r in saved["claims"]] == [
+        ("Report 001", True, True, "confirmed"), ("Report 002", None, False, "untested here")]
+    (tmp_path / "blocked").write_text("a file where the folder should be")
+    monkeypatch.setenv("NNLAB_RESULTS", str(tmp_path / "blocked"))
+    with pytest.warns(UserWarning, match="could not keep the claims table of Lab 9"):
+        table.show()
 
 
 def test_a_killed_runs_temporary_folder_is_removed_a_day_later(tmp_path, monkeypatch):

@@ -75,6 +75,26 @@ def test_device_run_measures_throughput_without_and_labs_with_the_compilation_ca
 
 
 @pytest.mark.skipif(shutil.which("timeout") is None, reason="needs coreutils' timeout, as the device has")
+@pytest.mark.parametrize("fresh", [False, True])
+def test_device_run_continues_the_committed_bench_and_claims_files_unless_fresh(kit, tmp_path, fresh):
+    repo = tmp_path / "repo"   # a stand-in checkout: the script runs from the folder above its own
+    (repo / "benchmarks").mkdir(parents=True)
+    shutil.copy(SCRIPT, repo / "benchmarks" / SCRIPT.name)
+    for name in ("bench-full-jax-gpu.json", "claims-full-jax-gpu.json"):
+        (repo / "benchmarks" / name).write_text(f'"committed {name}"')
+    proc = subprocess.run(["bash", str(repo / "benchmarks" / SCRIPT.name), *(["--fresh"] if fresh else []), "06"],
+                          env=kit, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = Path(kit["OUT"])
+    assert (out / "bench-full-jax-gpu.json").read_text().strip() == "[]"   # the fake bench's own write
+    if fresh:
+        assert not (out / "claims-full-jax-gpu.json").exists()
+    else:
+        assert (out / "claims-full-jax-gpu.json").read_text() == '"committed claims-full-jax-gpu.json"'
+        assert "continuing benchmarks/bench-full-jax-gpu.json" in proc.stdout
+
+
+@pytest.mark.skipif(shutil.which("timeout") is None, reason="needs coreutils' timeout, as the device has")
 def test_device_run_reports_a_bench_stopped_at_the_deadline(kit):
     env = {k: v for k, v in kit.items() if k != "JAX_CACHE"}
     proc, calls = _run({**env, "BENCH_STATUS": "124"}, "--profile", "quick", "01")

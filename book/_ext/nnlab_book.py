@@ -8,9 +8,10 @@ It adds what a reader of the website needs and Jupyter Book does not do by itsel
 - the ``nnlab-results`` directive, a table of every headline number the labs recorded
   (:mod:`nnlab.results`), filled in after all labs have executed;
 - the ``nnlab-benchmarks`` directive, the committed benchmark files (``benchmarks/bench-*.json``
-  from ``make bench``, ``benchmarks/throughput-*.json`` from ``python -m nnlab bench
-  --throughput``), read by :func:`nnlab.bench.benchmark_files`; the page holding either
-  directive is re-read on every build, so it never shows stale numbers;
+  from ``make bench``, with the labs' claims tables beside them in ``claims-*.json``;
+  ``benchmarks/throughput-*.json`` from ``python -m nnlab bench --throughput``), read by
+  :func:`nnlab.bench.benchmark_files`; the page holding either directive is re-read on every
+  build, so it never shows stale numbers;
 - two fixes for what a browser reports on every page of a Jupyter Book 1.x site: inline
   scripts that sphinx-thebe and sphinx-togglebutton register twice (the second
   ``const THEBE_JS_URL`` is a SyntaxError in the console), and the theme's "Got invalid theme
@@ -188,11 +189,12 @@ def benchmark_nodes(folder: Path | None = None) -> list[nodes.Node]:
     """Paragraphs and tables for the benchmark files in ``folder`` (default ``benchmarks/``).
 
     One summary table of the lab benchmarks (a row per file: device, backend, profile, date,
-    labs, goals met, seconds), then each file's results, then one table of the throughput
+    labs, goals met, seconds), then each file's results and the claims tables its labs saved
+    (:func:`nnlab.bench.claims_path`), then one table of the throughput
     reports with the fast/naive ratio. Says first whether a GPU has run the full profile, and
     plainly when there is no file yet.
     """
-    from nnlab.bench import OUT_DIR, benchmark_files, lab_seconds_text
+    from nnlab.bench import OUT_DIR, benchmark_files, claims_summary, lab_seconds_text
 
     benches, throughputs = benchmark_files(folder or OUT_DIR)
     gpu_full = [b for b in benches if b.profile == "full" and b.device.startswith("GPU")]
@@ -221,6 +223,13 @@ def benchmark_nodes(folder: Path | None = None) -> list[nodes.Node]:
                     for r, row in zip(bench.results, bench.rows)]
             out.append(_table(["lab", "result", "value", "best report", "goal", "met?", "lab seconds"], rows,
                               ["nnlab-benchmarks"]))
+            for lab, table in sorted(bench.claims.items()):
+                out.append(nodes.paragraph(text=f"{bench.path.name}, claims of {table.get('chapter', lab)} as this run "
+                                                f"checked them ({table.get('profile', '?')} profile): "
+                                                f"{claims_summary(table)}."))
+                out.append(_table(["source", "claim", "what we measured", "verdict"],
+                                  [[r.get("source", ""), r.get("claim", ""), r.get("evidence", ""), r.get("verdict", "")]
+                                   for r in table["claims"]], ["nnlab-benchmarks", "nnlab-claims"]))
     else:
         out.append(nodes.paragraph(text="No lab benchmark file yet (benchmarks/bench-*.json)."))
     if throughputs:
@@ -275,4 +284,4 @@ def setup(app: Sphinx) -> dict:
     app.add_directive("nnlab-results", ResultsDirective)
     app.add_directive("nnlab-benchmarks", BenchmarksDirective)
     # env_version: bump it when what this extension writes changes, so Sphinx rewrites every page
-    return {"version": "0.3", "env_version": 2, "parallel_read_safe": True, "parallel_write_safe": True}
+    return {"version": "0.4", "env_version": 3, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -4,7 +4,9 @@ Used by ``make bench`` and ``python -m nnlab bench [--profile P] [--out DIR] [LA
 is executed as a notebook (the same way the book and the tests run it) with its results
 directed to a fresh folder; one JSON file and one Markdown table in ``benchmarks/`` get, per
 result: the value, the best figure of the reports, the goal, the profile, backend and device,
-and the seconds the whole lab took.
+and the seconds the whole lab took. Beside them, ``claims-<profile>-<backend>-<cpu|gpu>.{json,md}``
+keep each lab's closing claims table with its verdicts and evidence: the labs run unseen, and a
+run in the full profile (a GPU's) is the one whose accuracy claims are asserted.
 
 The files are rewritten after every lab, so a run cut short (a time limit on a GPU machine)
 keeps the labs it finished; and a run of some labs replaces only those labs' rows in an
@@ -33,11 +35,12 @@ import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from nnlab._download import atomic_write_text
+from nnlab.claims import markdown_table
 from nnlab.results import REPO_ROOT, Result, load_all, read_rows
 
 LABS_DIR = REPO_ROOT / "labs"
@@ -130,16 +133,82 @@ def run_lab(path: Path, timeout: int = 3600) -> float:
     return time.perf_counter() - start
 
 
+def _move_aside(path: Path, exc: Exception) -> None:
+    """Rename a damaged file to ``<name>.damaged-<time>.json`` (never overwrite it), with a warning."""
+    aside = path.with_name(f"{path.stem}.damaged-{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}")
+    os.replace(path, aside)
+    warnings.warn(f"nnlab.bench: {path} is damaged ({exc}); moved aside to {aside.name} so that its rows "
+                  "can be recovered by hand, and a new file is started.", stacklevel=4)
+
+
 def _rows_to_extend(path: Path) -> list[dict]:
     """The rows a new lab's rows join; a damaged file is moved aside (not overwritten) and a new one begun."""
     try:
         return read_rows(path)
     except ValueError as exc:   # json.JSONDecodeError is a ValueError
-        aside = path.with_name(f"{path.stem}.damaged-{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}")
-        os.replace(path, aside)
-        warnings.warn(f"nnlab.bench: {path} is damaged ({exc}); moved aside to {aside.name} so that its rows "
-                      "can be recovered by hand, and a new file is started.", stacklevel=3)
+        _move_aside(path, exc)
         return []
+
+
+def claims_path(stem: Path) -> Path:
+    """``claims-<profile>-<backend>-<cpu|gpu>.json`` beside ``<stem>.json`` (``bench-…``): the closing claims
+    table of every lab in the bench file, as each lab saved it (:meth:`nnlab.claims.Claims.save`)."""
+    return stem.with_name("claims-" + stem.name.removeprefix("bench-") + ".json")
+
+
+def read_claims(path: Path) -> dict[str, dict[str, Any]]:
+    """A claims file: lab → its table with profile, backend, device and date; empty when the file does not
+    exist, ``ValueError`` when it does not parse or holds something else."""
+    try:
+        tables = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    if not (isinstance(tables, dict)
+            and all(isinstance(t, dict) and isinstance(t.get("claims"), list) for t in tables.values())):
+        raise ValueError("not a mapping of labs to claims tables")
+    return tables
+
+
+def claims_summary(table: dict[str, Any]) -> str:
+    """One line on a saved claims table: how many claims, how many asserted, and whether each of those
+    came out as the lab states."""
+    rows = table["claims"]
+    asserted = [r for r in rows if r.get("asserted")]
+    off = [r for r in asserted if r.get("holds") != r.get("expected")]
+    return (f"{len(rows)} claims, {len(asserted)} asserted in this profile: "
+            + (f"{len(off)} did not come out as the lab states" if off else "each came out as the lab states"))
+
+
+def claims_markdown(tables: dict[str, dict[str, Any]]) -> str:
+    """A claims file as Markdown: per lab, a heading, the run's context and :func:`claims_summary`, the table."""
+    parts = []
+    for lab, table in sorted(tables.items()):
+        parts.append(f"## {lab}: {table.get('chapter', lab)}\n\n"
+                     f"{table.get('profile', '?')} profile, {table.get('backend', '?')}, {table.get('device', '?')}, "
+                     f"{table.get('date', '?')}: {claims_summary(table)}.\n\n"
+                     + markdown_table((r.get("source", ""), r.get("claim", ""), r.get("evidence", ""),
+                                       r.get("verdict", "")) for r in table["claims"]))
+    return "\n\n".join(parts) + "\n"
+
+
+def _record_claims(stem: Path, lab: str, results_folder: Path) -> None:
+    """Replace ``lab``'s table in the claims file by the one it saved in ``results_folder`` (or drop it, when
+    the lab has saved none yet: a table from an earlier run would not match this run's numbers)."""
+    path = claims_path(stem)
+    try:
+        tables = read_claims(path)
+    except ValueError as exc:
+        _move_aside(path, exc)
+        tables = {}
+    saved = sorted((results_folder / "claims").glob("*.json"), key=lambda p: p.stat().st_mtime)
+    if saved:
+        tables[lab] = json.loads(saved[-1].read_text())
+    elif lab in tables:
+        del tables[lab]
+    else:
+        return
+    atomic_write_text(path.with_suffix(".md"), claims_markdown(tables))
+    atomic_write_text(path, json.dumps(dict(sorted(tables.items())), indent=1))
 
 
 def write_bench(stem: Path, rows: list[dict]) -> Path:
@@ -201,15 +270,17 @@ def _folder_lock(folder: Path) -> Iterator[None]:
 
 def record_lab(stem: Path, lab: str, results_folder: Path, seconds: float, status: str,
                concurrent: int = 1) -> list[dict]:
-    """Replace ``lab``'s rows in ``<stem>.{json,md}`` by what it recorded in ``results_folder``; return all rows.
+    """Replace ``lab``'s rows in ``<stem>.{json,md}`` by what it recorded in ``results_folder``, and its
+    claims table in the claims file (:func:`claims_path`) by the one it saved there; return all rows.
 
-    The file is re-read under :func:`_folder_lock` first, so rows that another bench process
-    wrote since (its own labs) are kept.
+    The files are re-read under :func:`_folder_lock` first, so what another bench process
+    wrote since (its own labs) is kept.
     """
     stem.parent.mkdir(parents=True, exist_ok=True)
     with _folder_lock(stem.parent):
         rows = _merged(_rows_to_extend(stem.with_suffix(".json")), lab, results_folder, seconds, status, concurrent)
         write_bench(stem, rows)
+        _record_claims(stem, lab, results_folder)
     return rows
 
 
@@ -255,6 +326,7 @@ def run_bench(profile: str, names: list[str] | None = None, out_dir: Path = OUT_
             for path in lab_paths(names):
                 print(f"==> {path.stem} ({profile}, {backend})", flush=True)
                 with lock:
+                    shutil.rmtree(Path(tmp) / "claims", ignore_errors=True)   # the previous lab's table
                     running.update(lab=path.stem, start=time.perf_counter())
                 status = "ok"
                 try:
@@ -324,10 +396,12 @@ def to_markdown(rows: list[dict]) -> str:
 
 @dataclass(frozen=True)
 class BenchFile:
-    """One ``benchmarks/bench-*.json``: its rows, and a summary line per lab for the results page."""
+    """One ``benchmarks/bench-*.json``: its rows, a summary line per lab for the results page, and the
+    labs' claims tables from the file beside it (:func:`claims_path`; empty where there is none)."""
 
     path: Path
     rows: list[dict]
+    claims: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def results(self) -> list[Result]:
@@ -392,7 +466,15 @@ def benchmark_files(folder: Path = OUT_DIR) -> tuple[list[BenchFile], list[dict[
         if not rows:
             continue
         try:
-            benches.append(_checked_bench(BenchFile(path, rows)))
+            tables = read_claims(claims_path(path.with_suffix("")))
+            for table in tables.values():
+                claims_summary(table)   # raises on rows the page could not show
+        except (TypeError, KeyError, AttributeError, ValueError) as exc:
+            warnings.warn(f"nnlab.bench: the claims file beside {path.name} is damaged ({type(exc).__name__}: "
+                          f"{exc}); its tables are left off the results page.", stacklevel=2)
+            tables = {}
+        try:
+            benches.append(_checked_bench(BenchFile(path, rows, tables)))
         except (TypeError, KeyError, ValueError) as exc:   # parses, but not as rows of results
             warnings.warn(f"nnlab.bench: {path} does not hold benchmark rows ({type(exc).__name__}: {exc}); "
                           "left off the results page.", stacklevel=2)

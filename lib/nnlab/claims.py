@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from typing import Literal, get_args
 
 from nnlab.profiles import Profile, get_profile
@@ -139,6 +140,15 @@ def level(values: Mapping[str, float], n: int, *, points: float = 1.0, reference
     return holds, words
 
 
+def markdown_table(rows: Iterable[Sequence[str]]) -> str:
+    """Claims as a Markdown table, one (source, claim, evidence, verdict) per row: what a lab run as a
+    script prints, and what a benchmark's claims file (:mod:`nnlab.bench`) holds."""
+    lines = ["| source | claim | what we measured | verdict |", "|---|---|---|---|"]
+    for cells in rows:
+        lines.append("| " + " | ".join(str(x).replace("|", "\\|") for x in cells) + " |")
+    return "\n".join(lines)
+
+
 @dataclass(frozen=True)
 class Claim:
     """One row: who claimed what, what we measured, and whether it held."""
@@ -202,11 +212,7 @@ class Claims:
 
     def to_markdown(self) -> str:
         """The table as Markdown, what a lab run as a script prints."""
-        lines = ["| source | claim | what we measured | verdict |", "|---|---|---|---|"]
-        for c in self.rows:
-            cells = (c.source, c.claim, c.evidence, c.verdict(self.profile))
-            lines.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
-        return "\n".join(lines)
+        return markdown_table((c.source, c.claim, c.evidence, c.verdict(self.profile)) for c in self.rows)
 
     def _repr_html_(self) -> str:
         head = "".join(f"<th style='text-align:left'>{h}</th>" for h in
@@ -237,7 +243,21 @@ class Claims:
             display(HTML(self._repr_html_()))
         else:
             print(self.to_markdown())
+        self.save()
         return self
+
+    def save(self) -> None:
+        """Write the table, each row with its verdict, where the lab's results go
+        (:func:`nnlab.results.save_claims`); a folder that cannot be written is reported, not fatal."""
+        from nnlab.results import save_claims
+
+        rows = [{**asdict(c), "asserted": c.asserted(self.profile), "verdict": c.verdict(self.profile)}
+                for c in self.rows]
+        try:
+            save_claims(self.chapter, self.profile.name, rows)
+        except OSError as exc:
+            warnings.warn(f"nnlab.claims: could not keep the claims table of {self.chapter} ({exc}); "
+                          "the table above is unaffected.", stacklevel=2)
 
     def assert_all(self) -> None:
         """Fail when any asserted verdict differs from the lab's statement."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import time
 import warnings
 from collections.abc import Callable
@@ -116,6 +117,25 @@ def clear(lab: str) -> None:
     this, a number from an earlier run in another profile would stay on the results page.
     """
     (results_dir() / f"{lab}.json").unlink(missing_ok=True)
+
+
+def save_claims(chapter: str, profile: str, claims: list[dict]) -> Path:
+    """Keep a lab's closing claims table, each row with its verdict, as
+    ``<results folder>/claims/<chapter, lower case>.json`` with the profile, backend, device and date.
+
+    Called by :meth:`nnlab.claims.Claims.show`. ``python -m nnlab bench`` moves the file into its
+    ``claims-<profile>-<backend>-<cpu|gpu>.json`` beside the numbers, so a run that executed the labs
+    unseen (the GPU run) still says which claims held and on what evidence; the book's results page
+    shows them.
+    """
+    folder = results_dir() / "claims"
+    folder.mkdir(parents=True, exist_ok=True)
+    slug = re.sub(r"[^0-9a-z]+", "-", chapter.lower()).strip("-") or "lab"
+    entry = {"chapter": chapter, "profile": profile, "backend": keras_backend(), "device": _device(),
+             "date": time.strftime("%Y-%m-%d"), "claims": claims}
+    path = folder / f"{slug}.json"
+    atomic_write_text(path, json.dumps(entry, indent=1))
+    return path
 
 
 def read_rows(path: Path) -> list[dict]:
