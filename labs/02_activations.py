@@ -47,7 +47,7 @@ from IPython.display import display
 from keras import ops
 
 from nnlab import models, plots, results, training
-from nnlab.claims import level, not_beaten
+from nnlab.claims import accuracy_noise_margin, ahead_beyond_noise, level, not_beaten
 from nnlab.inspect import activation_stats, kernel_gradients, layer_outputs
 from nnlab.numpy_mlp import NumpyMLP
 from nnlab.splits import load_splits
@@ -111,7 +111,8 @@ display(slope_table.style.format("{:.3f}"))
 
 # %%
 sig_max = float(slopes["sigmoid"].max())
-claims.check("nnlab", "As Report 002 warns, the sigmoid's small slope shrinks gradients: σ′(z) ≤ 1/4 everywhere",
+claims.check("nnlab", "A sigmoid layer shrinks the gradient even where it is not saturated: σ′(z) ≤ 1/4 everywhere "
+             "(Report 002 warns that sigmoids make gradients vanish and blames saturation)",
              holds=sig_max <= 0.25 + 1e-4 and abs(float(z[np.argmax(slopes["sigmoid"])])) < 0.01,
              evidence=f"largest measured σ′ = {sig_max:.4f}, at z = {float(z[np.argmax(slopes['sigmoid'])]):.2f}; "
                       f"tanh′ ≤ {slopes['tanh'].max():.3f}")
@@ -180,7 +181,8 @@ display(hidden_table.style.format("{:.3f}").format("{:.1f}", subset=["training s
 # gradient's size, which undoes most of that shrinking — the gap between the activations
 # mostly closes. Among the other five the differences are small. The smooth GELU and SiLU,
 # defaults of many recent architectures, should end close to ReLU on a network this
-# shallow; whether they do in this run, within a point and with either optimizer, is for the
+# shallow; whether they do in this run, within a point and a half (what the full profile's
+# validation images can resolve) and with either optimizer, is for the
 # claims table to say (asserted in the full profile only; the smoke profile does not train
 # them).
 #
@@ -204,32 +206,45 @@ results.record(LAB, "Fashion-MNIST MLP, best hidden activation: test accuracy", 
 four = [a for a in ("relu", "elu", "tanh", "sigmoid") if a in SWEPT]
 adam_final = final_acc["adam"]
 sgd_final = final_acc["sgd"]
-relu_holds, relu_words = not_beaten(adam_final[four].to_dict(), "relu", len(fashion.y_val), tie_points=0.5)
+n_val = len(fashion.y_val)
+relu_holds, relu_words = not_beaten(adam_final[four].to_dict(), "relu", n_val, tie_points=0.5)
 claims.check("Report 000", "ReLU gives the best accuracy of ReLU, ELU, tanh and sigmoid (ties allowed: none of "
              "the others ahead by more than the noise or 0.5 pp), checked with Adam, the optimizer the report "
-             "settled on",
+             "ended with (it compared activations before optimizers and does not say with which)",
              holds=relu_holds,
              evidence="Adam, final validation accuracy: "
                       + ", ".join(f"{a} {adam_final[a]:.3f}" for a in four) + f"; {relu_words}"
                       + "; SGD, for comparison: " + ", ".join(f"{a} {sgd_final[a]:.3f}" for a in four),
              kind="accuracy")
+# "behind": ReLU ahead by more than the noise margin on the validation images, and by at least a point
+# (sigmoid) or a point and a half (tanh), so that a gap the validation draw could explain decides nothing
+sigmoid_lead = sgd_final["relu"] - sgd_final["sigmoid"]
+sigmoid_margin = max(0.01, accuracy_noise_margin(sgd_final["relu"], sgd_final["sigmoid"], n_val))
 claims.check("Report 000", "With plain SGD, sigmoid networks learn more slowly than ReLU (the report: they get "
-             "stuck below it)",
-             holds=sgd_final["sigmoid"] < sgd_final["relu"] - 0.01,
-             evidence=f"SGD: sigmoid {sgd_final['sigmoid']:.3f} vs ReLU {sgd_final['relu']:.3f}; "
+             "stuck below it): ReLU ahead by more than the noise and a point",
+             holds=ahead_beyond_noise(sigmoid_lead, sigmoid_margin),
+             evidence=f"SGD: sigmoid {sgd_final['sigmoid']:.3f} vs ReLU {sgd_final['relu']:.3f} "
+                      f"({100 * sigmoid_lead:+.1f} pp for ReLU; counts beyond {100 * sigmoid_margin:.1f} pp); "
                       f"Adam: {adam_final['sigmoid']:.3f} vs {adam_final['relu']:.3f}", kind="accuracy")
-claims.check("Report 000", "Tanh networks get stuck below ReLU",
-             holds=max(sgd_final["relu"] - sgd_final["tanh"], adam_final["relu"] - adam_final["tanh"]) > 0.015,
-             evidence=f"SGD: tanh {sgd_final['tanh']:.3f} vs ReLU {sgd_final['relu']:.3f}; "
-                      f"Adam: {adam_final['tanh']:.3f} vs {adam_final['relu']:.3f}", expected=False, kind="accuracy")
+tanh_lead = {opt: final_acc[opt]["relu"] - final_acc[opt]["tanh"] for opt in OPTIMIZERS}
+tanh_margin = {opt: max(0.015, accuracy_noise_margin(final_acc[opt]["relu"], final_acc[opt]["tanh"], n_val))
+               for opt in OPTIMIZERS}
+claims.check("Report 000", "Tanh networks get stuck below ReLU: ReLU ahead by more than the noise and 1.5 points "
+             "with SGD or with Adam",
+             holds=any(tanh_lead[opt] > tanh_margin[opt] for opt in OPTIMIZERS),
+             evidence="; ".join(f"{opt}: tanh {final_acc[opt]['tanh']:.3f} vs ReLU {final_acc[opt]['relu']:.3f} "
+                                f"({100 * tanh_lead[opt]:+.1f} pp for ReLU; "
+                                f"counts beyond {100 * tanh_margin[opt]:.1f} pp)" for opt in OPTIMIZERS),
+             expected=False, kind="accuracy")
 if {"gelu", "silu"} <= set(SWEPT):  # the smoke profile trains only ReLU, tanh and sigmoid
     smooth_gap = {(a, opt): final_acc[opt][a] - final_acc[opt]["relu"]
                   for a in ("gelu", "silu") for opt in OPTIMIZERS}
-    smooth_level = {opt: level(final_acc[opt][["relu", "gelu", "silu"]].to_dict(), len(fashion.y_val),
-                               reference="relu") for opt in OPTIMIZERS}
-    claims.check("nnlab", "GELU and SiLU end level with ReLU, with SGD and with Adam (neither differs from ReLU by "
-                 "more than the noise or 1 point)",
-                 holds=all(holds for holds, _ in smooth_level.values()),
+    # 1.5 points: the full profile's 6,000 validation images resolve about 1.1 points at this accuracy
+    smooth_level = {opt: level(final_acc[opt][["relu", "gelu", "silu"]].to_dict(), n_val, reference="relu",
+                               points=1.5) for opt in OPTIMIZERS}
+    smooth_verdicts = [holds for holds, _ in smooth_level.values()]
+    claims.check("nnlab", "GELU and SiLU end level with ReLU, within 1.5 points, with SGD and with Adam",
+                 holds=False if False in smooth_verdicts else None if None in smooth_verdicts else True,
                  evidence="final validation accuracy minus ReLU's: "
                           + ", ".join(f"{a} · {opt} {100 * v:+.1f} pp" for (a, opt), v in smooth_gap.items())
                           + "; " + "; ".join(f"{opt}: {words}" for opt, (_, words) in smooth_level.items()),
@@ -412,8 +427,8 @@ claims.check("nnlab", "Under CCE, softmax, exponential and (on TensorFlow) sigmo
                                                for k in cce_twins) + f" ({backend})")
 same_three = output_acc[["softmax + CCE", "softplus + CCE", "sigmoid + CCE"]]
 same_holds, same_words = level({k.split(" ")[0]: v for k, v in same_three.items()}, len(mnist.y_val))
-claims.check("Report 004", "Softmax, softplus and sigmoid outputs (one loss, CCE) end level in accuracy (no two "
-             "apart by more than the noise or 1 point)",
+claims.check("Report 004", "Softmax, softplus and sigmoid outputs (one loss, CCE) end within 1 point of each other "
+             "in accuracy",
              holds=same_holds,
              evidence="validation accuracy " + ", ".join(f"{k.split(' ')[0]} {v:.3f}" for k, v in same_three.items())
                       + f"; {same_words}",
@@ -531,14 +546,16 @@ display(stats_table.style.format("{:.3g}"))
 # %%
 sat_big = {k: min(s["frac_saturated"] for s in init_stats[k]) for k in ("sigmoid, N(0, 1)", "tanh, N(0, 1)")}
 sat_glorot = {k: max(s["frac_saturated"] for s in init_stats[k]) for k in ("sigmoid, Glorot", "tanh, Glorot")}
-claims.check("Report 000", "Sigmoid and tanh units saturate (outputs on the flat parts)",
+claims.check("Report 000", "Sigmoid and tanh units saturate (outputs on the flat parts): here, with large weights "
+             "(the report's own net is not rebuilt; Glorot's weights, for contrast, leave them unsaturated)",
              holds=min(sat_big.values()) > 0.2,
              evidence="N(0,1) weights, least saturated layer: "
                       + ", ".join(f"{k.split(',')[0]} {v:.0%}" for k, v in sat_big.items())
                       + "; with Glorot, most saturated layer: "
                       + ", ".join(f"{k.split(',')[0]} {v:.1%}" for k, v in sat_glorot.items()))
 sig_ratio = grad_norms["sigmoid, Glorot"][0] / grad_norms["sigmoid, Glorot"][-1]
-claims.check("Report 000", "Saturation is why sigmoid gradients vanish",
+claims.check("Report 000", "Saturation is why sigmoid gradients vanish, tested as: without saturation they do not "
+             "vanish (a net with no saturated unit whose gradients vanish refutes it)",
              holds=not (sat_glorot["sigmoid, Glorot"] < 0.01 and sig_ratio < 1e-3),
              evidence=f"sigmoid + Glorot: {sat_glorot['sigmoid, Glorot']:.1%} saturated, yet "
                       f"‖∂L/∂W₁‖ / ‖∂L/∂W_out‖ = {sig_ratio:.1e} at depth {DEPTH}", expected=False)
@@ -619,18 +636,22 @@ display(pd.DataFrame({label: {"dead units, layer 1": d[0], "dead units, layer 2"
 # %% [markdown]
 # After training at the large learning rate, most units of the first layer are dead on
 # every validation image we probe (the first 1,000): early steps that were too large pushed
-# their pre-activations below zero for all inputs, and since a first-layer unit sees only
-# the fixed images, no gradient can bring it back. The network carries on with the
+# their pre-activations below zero for those inputs. A first-layer unit sees only the fixed
+# images, so one that is dead on every *training* image gets no gradient at all and stays
+# dead (the probe's images stand in for the training set here; the bias −0.5 network above
+# was checked on the training images themselves). The network carries on with the
 # survivors and pays for it in accuracy.
 
 # %%
 dead_hot, dead_cool = dead_trained["Adam lr 0.05"][0], dead_trained["Adam lr 0.001"][0]
 acc_hot, acc_cool = hot_run.final("val_accuracy"), hidden_runs["relu", "adam"].final("val_accuracy")
-claims.check("nnlab", "Adam at learning rate 0.05 leaves most first-layer units dead and ends over 1 point below "
-             "the same network at 0.001",
-             holds=dead_hot > 0.5 and acc_hot < acc_cool - 0.01,
+hot_margin = max(0.01, accuracy_noise_margin(acc_cool, acc_hot, n_val))
+claims.check("nnlab", "Adam at learning rate 0.05 leaves most first-layer units dead and ends below the same "
+             "network at 0.001, by more than the noise and a point",
+             holds=dead_hot > 0.5 and acc_cool - acc_hot > hot_margin,
              evidence=f"dead first-layer units {dead_hot:.0%} vs {dead_cool:.0%}; validation accuracy "
-                      f"{acc_hot:.3f} vs {acc_cool:.3f}", kind="accuracy")
+                      f"{acc_hot:.3f} vs {acc_cool:.3f} (a gap counts beyond {100 * hot_margin:.1f} pp)",
+             kind="accuracy")
 
 # %% [markdown]
 # ## Activation × initialization × depth
@@ -703,8 +724,9 @@ plots.heatmap({"log10 ‖∂L/∂W₁‖ / ‖∂L/∂W_out‖ at init": np.log1
 # trains only 2 layers). It does not even fit its training set (the claims below check the
 # deepest trained sigmoid nets), so this is a failure to optimize, not overfitting. Tanh is
 # centred on 0 with slope 1 there, so with Glorot's scaling the gradient holds its size and
-# deep tanh nets train. ReLU also keeps the gradient level; with He's larger scale (made for
-# ReLU, which zeroes half of its inputs) it trains deep networks better than with Glorot's.
+# deep tanh nets train. ReLU also keeps the gradient level, with Glorot's scale or with He's
+# larger one (made for ReLU, which zeroes half of its inputs); whether He's trains the deepest
+# nets better is for the claims table to say.
 
 # %%
 sig16 = [ratio["sigmoid", i, 16] for i in GRID_INITS]
@@ -720,14 +742,20 @@ claims.check("nnlab", "Report 002's warning, tested: a deep sigmoid MLP does not
                       f"{max(grid_train_acc['sigmoid', i, DEEP] for i in GRID_INITS):.3f}); "
                       f"ReLU + He {grid_acc['relu', 'He', DEEP]:.3f}", kind="accuracy")
 first_epoch = {i: grid_sweep_runs["relu", i, DEEP].history["val_accuracy"][0] for i in GRID_INITS}
-claims.check("Report 002", "ReLU should be paired with He initialization",
-             holds=first_epoch["He"] >= first_epoch["Glorot"]
-             and grid_acc["relu", "He", DEEP] >= grid_acc["relu", "Glorot", DEEP] - 0.005,
+n_grid_val = len(grid_mnist.y_val)
+he_start, he_start_words = not_beaten(first_epoch, "He", n_grid_val, tie_points=0.5)
+he_end, he_end_words = not_beaten({i: grid_acc["relu", i, DEEP] for i in GRID_INITS}, "He", n_grid_val,
+                                  tie_points=0.5)
+claims.check("Report 002", "ReLU should be paired with He initialization: in the deepest ReLU nets Glorot is not "
+             "ahead of He, after one epoch or at the end (by more than the noise or 0.5 pp)",
+             holds=he_start and he_end,
              evidence=f"{DEEP} layers, after epoch 1 / at the end: ReLU + He {first_epoch['He']:.3f} / "
                       f"{grid_acc['relu', 'He', DEEP]:.3f}, ReLU + Glorot {first_epoch['Glorot']:.3f} / "
-                      f"{grid_acc['relu', 'Glorot', DEEP]:.3f}", kind="accuracy")
+                      f"{grid_acc['relu', 'Glorot', DEEP]:.3f}; after epoch 1: {he_start_words}; at the end: "
+                      f"{he_end_words}", kind="accuracy")
 deep_train = max(grid_train_acc["sigmoid", i, DEEP] for i in GRID_INITS)
-claims.check("Report 004", "Very deep MLPs fail because they overfit",
+claims.check("nnlab (after Report 004)", "A very deep sigmoid MLP fails because it overfits (Report 004's "
+             "explanation for its very deep MLPs, tried on these)",
              holds=deep_train - deep_sigmoid > 0.1,
              evidence=f"the {DEEP}-layer sigmoid nets of width {WIDTH} (Report 004's were 100-layer ReLU nets of "
                       f"width 10; lab 3 tests those, with this same claim, in the full profile): "

@@ -248,10 +248,10 @@ all_runs["pooling"], fig = run_sweep("pooling")
 # 0.8 on 2,000 test images, and to about 0.85 points near 0.9 on 10,000. Where that noise margin
 # is wider than the point the claim allows and the gap lies inside it, the test set cannot tell
 # a one-point gap from none, and the claim is left untested; the evidence column gives this
-# run's gap and margin (`nnlab.claims.within_points`, introduced in lab 3). The depth claim further
-# down is one-sided — Report 004 found that more blocks bought almost nothing, so only a deeper
-# network ahead of one block by more than a point, and by more than the noise, refutes it
-# (`nnlab.claims.not_beaten`, also from lab 3).
+# run's gap and margin (`nnlab.claims.within_points`: lab 3's `level` for two accuracies). The
+# depth claim further down is one-sided — Report 004 found that more blocks bought almost
+# nothing, so only a deeper network ahead of one block by more than a point, and by more than
+# the noise, refutes it (`nnlab.claims.not_beaten`, also from lab 3).
 
 # %%
 all_runs["padding"], fig = run_sweep("padding")

@@ -256,16 +256,20 @@ def test_not_beaten_is_refuted_only_by_a_rival_ahead_beyond_the_noise_or_the_tie
         claims.not_beaten({"adam": 0.9}, "adam", 100)
 
 
-def test_level_is_refuted_only_by_a_gap_beyond_the_noise_and_the_points():
-    # 6,000 images near 0.89: a margin of 1.1 points, wider than the claim's point
+def test_level_applies_within_points_to_every_pair_or_against_a_reference():
+    # 60,000 images near 0.98: a margin of 0.16 points, so half a point is resolved either way
+    assert claims.level({"a": 0.980, "b": 0.978, "c": 0.976}, 60_000, points=0.5)[0] is True
+    assert claims.level({"a": 0.980, "b": 0.975}, 60_000, points=0.5)[0] is True      # exactly the points: inside
+    holds, words = claims.level({"a": 0.980, "b": 0.978, "c": 0.974}, 60_000, points=0.5)
+    assert holds is False and words.startswith("widest gap a − c 0.60 points, beyond the noise margin of 0.2 points")
+    assert words.endswith("the claim allows 0.5 points")
+    assert claims.level({"a": 0.980, "b": 0.978, "c": 0.974}, 60_000, points=0.5, reference="b")[0] is True
+    # 6,000 images near 0.89: a margin of 1.1 points, wider than one point
     accs = {"relu": 0.890, "gelu": 0.895, "silu": 0.8795}
-    holds, words = claims.level(accs, 6_000)            # gelu − silu 1.55 points: beyond the point and the 1.2 of noise
-    assert holds is False and words.startswith("widest gap gelu − silu 1.55 points")
-    assert claims.level(accs, 6_000, reference="relu")[0] is True          # 0.5 and 1.05 points from relu, noise 1.1
-    holds, words = claims.level({"relu": 0.890, "gelu": 0.901}, 6_000)    # 1.1: inside the noise's 1.13 points
-    assert holds is True and words.endswith("or 1 point, whichever is larger")
-    assert claims.level({"a": 0.980, "b": 0.975}, 60_000, points=0.5)[0] is True    # exactly the points: inside
-    assert claims.level({"a": 0.980, "b": 0.9740}, 60_000, points=0.5)[0] is False  # noise 0.16: the points decide
+    holds, words = claims.level(accs, 6_000, reference="relu")   # 0.5 and 1.05 points from relu: inside the noise
+    assert holds is None and words.startswith("widest unresolved gap relu − silu 1.05 points, within the noise")
+    assert claims.level(accs, 6_000, reference="relu", points=1.5)[0] is True
+    assert claims.level(accs, 6_000)[0] is False                 # gelu − silu 1.55: beyond the noise and the point
     with pytest.raises(ValueError, match="at least two values including 'adam'"):
         claims.level({"sgd": 0.9, "nadam": 0.9}, 100, reference="adam")
 

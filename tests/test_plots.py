@@ -286,6 +286,9 @@ def test_dot_compare_colours_each_variant_by_the_noise_rule_and_zooms_in():
     (line,) = [l for l in far.axes[0].get_lines() if l.get_linestyle() == ":"]
     assert line.get_xdata()[0] == 0.95 and far.axes[0].get_xlim()[1] > 0.95   # the axis stretches to show it
     assert [t.get_text() for t in far.legends[0].get_texts()][-1] == "Report 9"
+    named = plots.dot_compare(values, baseline="base", n_test=2000, xlabel="x", baseline_label="chosen trial")
+    texts = [t.get_text() for t in named.legends[0].get_texts()]
+    assert texts[0] == "chosen trial" and texts[-1].startswith("chosen trial ± ") and "baseline" not in texts
     with pytest.raises(ValueError, match="baseline 'nope'"):
         plots.dot_compare(values, baseline="nope", n_test=2000, xlabel="x")
     with pytest.raises(ValueError, match="positive number"):

@@ -70,6 +70,16 @@ def _noise_words(margin: float, n: int, sample: str) -> str:
     return f"{100 * margin:.1f} points (two standard errors of the difference on {n:,} {sample})"
 
 
+def _within(a: float, b: float, n: int, points: float) -> tuple[bool | None, float, bool]:
+    """The rule of :func:`within_points` for one pair: (verdict, noise margin, gap beyond the margin?)."""
+    margin = accuracy_noise_margin(a, b, n)
+    beyond = ahead_beyond_noise(a - b, margin) is not None
+    gap = round(abs(a - b), 6)   # rounded: 100 of 10,000 images is one point, not 1.0000000002
+    tolerance = points / 100
+    holds = (gap <= tolerance) if beyond else (None if margin > tolerance else True)
+    return holds, margin, beyond
+
+
 def within_points(a: float, b: float, n: int, *, points: float = 1.0,
                   sample: str = "test images") -> tuple[bool | None, str]:
     """Test "``a`` and ``b`` are within ``points`` of each other" (accuracies on the same ``n`` examples).
@@ -77,14 +87,11 @@ def within_points(a: float, b: float, n: int, *, points: float = 1.0,
     Not confirmed when the gap is beyond both ``points`` and the noise margin
     (:func:`accuracy_noise_margin`); untested when the margin is wider than ``points`` and the gap lies
     inside it (these examples cannot resolve such a gap); confirmed otherwise. Returns the verdict and
-    the evidence's words on the gap. Introduced in lab 3 (dropout rates), used again in lab 5a.
+    the evidence's words on the gap. Used in lab 5a (padding); :func:`level` applies the same rule to
+    several accuracies (labs 2 and 3).
     """
-    margin = accuracy_noise_margin(a, b, n)
-    beyond = ahead_beyond_noise(a - b, margin) is not None
-    gap = round(abs(a - b), 6)   # rounded: 100 of 10,000 images is one point, not 1.0000000002
-    tolerance = points / 100
-    holds = (gap <= tolerance) if beyond else (None if margin > tolerance else True)
-    words = (f"{100 * gap:.2f} points apart, {'beyond' if beyond else 'within'} the noise margin of "
+    holds, margin, beyond = _within(a, b, n, points)
+    words = (f"{100 * abs(a - b):.2f} points apart, {'beyond' if beyond else 'within'} the noise margin of "
              + _noise_words(margin, n, sample))
     return holds, words
 
@@ -111,16 +118,13 @@ def not_beaten(values: Mapping[str, float], champion: str, n: int, *, tie_points
 
 
 def level(values: Mapping[str, float], n: int, *, points: float = 1.0, reference: str | None = None,
-          sample: str = "validation images") -> tuple[bool, str]:
-    """Test "these accuracies end level": no two differ by more than the noise margin
-    (:func:`accuracy_noise_margin`) or ``points``, whichever is larger. With ``reference`` each value is
-    compared with that one only (mild penalties against none); without, every pair.
+          sample: str = "validation images") -> tuple[bool | None, str]:
+    """Test "these accuracies end level, within ``points`` of each other": :func:`within_points` for every
+    pair (with ``reference``, for each value against that one only, e.g. mild penalties against none).
 
-    The two-sided counterpart of :func:`not_beaten`, refuted only by a gap beyond both the noise and
-    ``points``. Unlike :func:`within_points`, which tests a literal "within ``points``" and leaves it
-    untested when the sample cannot resolve that many points, it always gives a verdict: read it as
-    "no difference that these examples can show, or none larger than ``points``". Returns the verdict
-    and the evidence's words on the pair closest to refuting it.
+    Not confirmed when any pair is apart beyond both ``points`` and the noise; else untested when some
+    pair's noise margin is wider than ``points`` (the examples cannot show that the values are level);
+    confirmed otherwise. Returns the verdict and the evidence's words on the pair that decided it.
     """
     if len(values) < 2 or (reference is not None and reference not in values):
         raise ValueError(f"need at least two values{f' including {reference!r}' if reference else ''}, "
@@ -128,15 +132,18 @@ def level(values: Mapping[str, float], n: int, *, points: float = 1.0, reference
     names = list(values)
     pairs = ([(reference, k) for k in names if k != reference] if reference is not None
              else [(a, b) for i, a in enumerate(names) for b in names[i + 1:]])
-    margins = {pair: accuracy_noise_margin(values[pair[0]], values[pair[1]], n) for pair in pairs}
-    room = {pair: abs(values[pair[0]] - values[pair[1]]) - max(points / 100, margin)   # > 0: not level
-            for pair, margin in margins.items()}
-    worst = max(room, key=room.get)
-    a, b = sorted(worst, key=values.get, reverse=True)
-    holds = round(room[worst], 6) <= 0   # rounded: a gap of exactly ``points`` is inside the claim
-    words = (f"widest gap {a} − {b} {100 * (values[a] - values[b]):.2f} points; a gap counts beyond "
-             + _noise_words(margins[worst], n, sample)
-             + f" or {points:g} point{'' if points == 1 else 's'}, whichever is larger")
+    tested = {pair: _within(values[pair[0]], values[pair[1]], n, points) for pair in pairs}
+    verdicts = [holds for holds, _, _ in tested.values()]
+    holds = False if False in verdicts else None if None in verdicts else True
+
+    def weight(pair: tuple[str, str]) -> tuple[bool, float]:   # among the pairs with the verdict, the widest gap
+        return tested[pair][0] is holds, abs(values[pair[0]] - values[pair[1]])
+
+    a, b = sorted(max(pairs, key=weight), key=values.get, reverse=True)
+    _, margin, beyond = tested[(a, b) if (a, b) in tested else (b, a)]
+    words = (f"widest {'gap' if holds is not None else 'unresolved gap'} {a} − {b} "
+             f"{100 * (values[a] - values[b]):.2f} points, {'beyond' if beyond else 'within'} the noise margin of "
+             + _noise_words(margin, n, sample) + f"; the claim allows {points:g} point{'' if points == 1 else 's'}")
     return holds, words
 
 

@@ -223,6 +223,7 @@ def dot_compare(
     reference: float | None = None,
     reference_label: str = "report",
     sample: str = "test images",
+    baseline_label: str = "baseline",
 ) -> plt.Figure:
     """Accuracies of several variants as dots on an axis zoomed to them, read against the noise.
 
@@ -233,7 +234,8 @@ def dot_compare(
     is that margin around the baseline (for a variant as accurate as the baseline); each dot is
     coloured by its own margin: green ahead beyond the noise, grey within it, red behind. An
     optional ``reference`` (a report's figure) is a dotted crimson line, kept inside the axis.
-    ``sample`` names what the ``n_test`` examples are, for the band's legend entry.
+    ``sample`` names what the ``n_test`` examples are, for the band's legend entry;
+    ``baseline_label`` what the baseline is, in the legend (e.g. "chosen trial").
     """
     from nnlab.claims import accuracy_noise_margin, ahead_beyond_noise
 
@@ -246,7 +248,7 @@ def dot_compare(
     names = list(values)
     fig, ax = plt.subplots(figsize=(8, 0.38 * len(names) + 1.9))
     ax.axvspan(base - band, base + band, color="0.9", zorder=0,
-               label=f"baseline ± {100 * band:.1f} points (the noise of {n_test:,} {sample})")
+               label=f"{baseline_label} ± {100 * band:.1f} points (the noise of {n_test:,} {sample})")
     ax.axvline(base, color="0.5", lw=1, zorder=1)
     seen = set()
     for y, name in enumerate(names):
@@ -255,7 +257,8 @@ def dot_compare(
         if name == baseline:
             kind = "baseline"
         color = "black" if kind == "baseline" else NOISE_COLORS[kind]
-        ax.plot([v], [y], "o", color=color, ms=7, zorder=3, label=None if kind in seen else kind)
+        legend = baseline_label if kind == "baseline" else kind
+        ax.plot([v], [y], "o", color=color, ms=7, zorder=3, label=None if kind in seen else legend)
         seen.add(kind)
         ax.text(v, y - 0.28, fmt.format(v), ha="center", va="bottom", fontsize=7, color=color, zorder=4,
                 bbox=dict(boxstyle="square,pad=0.1", fc="white", ec="none", alpha=0.8))   # over the baseline line
@@ -271,7 +274,7 @@ def dot_compare(
     ax.set_xlabel(xlabel)
     ax.grid(axis="y", visible=False)
     handles, labels = ax.get_legend_handles_labels()
-    kinds = ("baseline", *NOISE_COLORS)
+    kinds = (baseline_label, *NOISE_COLORS)
     order = [labels.index(k) for k in kinds if k in labels]
     order += [i for i, k in enumerate(labels) if k not in kinds]   # the band, then the reference
     fig.legend([handles[i] for i in order], [labels[i] for i in order], loc="lower center", ncol=3, fontsize=8,
@@ -399,7 +402,7 @@ def line_panels(
             xs = np.arange(1, len(ys) + 1) if x is None else np.asarray(x)
             ax.plot(xs, ys, color=colors[label], label=label, marker="." if len(ys) <= 20 else None)
         if hlines and name in hlines:
-            ax.axhline(hlines[name], color="crimson", ls=":", lw=1)
+            ax.axhline(hlines[name], color="0.35", ls=":", lw=1.2)   # grey: no curve of the colour cycle
         if name in logy:
             ax.set_yscale("log")
             log_ticks(ax)
