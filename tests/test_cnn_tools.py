@@ -43,6 +43,11 @@ def test_param_formulas_match_keras_report001_table3():
                    {"batch_norm": True, "convs_per_block": 2}, {"pooling": None, "global_pool": True}):
         model = models.cnn((28, 28, 1), (8, 16), **kwargs)
         assert ct.formula_mismatches(model) == [] and ct.shape_mismatches(model) == []
+    # Report 003's CIFAR-10 network: no pool after the third conv, so its maps flatten at 8×8 (4,096 values)
+    report003 = models.cnn((32, 32, 3), (16, 32, 64), dense=(64, 128), pool_last=False)
+    assert "pool_2" not in [layer.name for layer in report003.layers] and "pool_1" in [l.name for l in report003.layers]
+    assert report003.get_layer("flatten").output.shape[1] == 8 * 8 * 64
+    assert ct.formula_mismatches(report003) == [] and ct.shape_mismatches(report003) == []
     sep = keras.Sequential([keras.Input((12, 12, 4)), keras.layers.SeparableConv2D(6, 3, name="sep"),
                             keras.layers.BatchNormalization(name="bn")])
     assert ct.formula_mismatches(sep) == []

@@ -121,13 +121,15 @@ def cnn(
     l2: float = 0.0,
     batch_norm: bool = False,
     global_pool: bool = False,
+    pool_last: bool = True,
     augmentation: Sequence[keras.layers.Layer] = (),
     name: str = "cnn",
 ) -> keras.Model:
     """A plain CNN: blocks of convolutions, each ending in a 2×2 pool, then dense layers.
 
     ``pooling`` is ``"max"``, ``"average"`` or ``None`` (no pools: the blocks follow each other
-    at full resolution); ``global_pool`` replaces the
+    at full resolution); ``pool_last=False`` leaves the last block without its pool (Report 003's
+    CIFAR-10 network flattens its third conv layer's maps at 8×8); ``global_pool`` replaces the
     flatten before the dense head with a global average pool (far fewer parameters).
     Conv layers are named ``conv_<block>_<i>`` so that feature maps can be read by name.
     """
@@ -154,7 +156,9 @@ def cnn(
             if batch_norm:
                 x = layers.BatchNormalization(name=f"bn_{block}_{i}")(x)
             x = layers.Activation(activation, name=f"act_{block}_{i}")(x)
-        if pooling == "max":
+        if block == len(filters) - 1 and not pool_last:
+            pass
+        elif pooling == "max":
             x = layers.MaxPooling2D(2, padding="same", name=f"pool_{block}")(x)
         elif pooling == "average":
             x = layers.AveragePooling2D(2, padding="same", name=f"pool_{block}")(x)
