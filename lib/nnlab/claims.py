@@ -2,9 +2,9 @@
 
 Introduced in lab 1 (Initialization). A lab records each claim with the evidence it
 measured and a verdict computed from that evidence, then ends with
-:meth:`Claims.show` (a table on the page) and :meth:`Claims.assert_all`, which fails the
-lab — and so the book build and the tests — when a verdict differs from what the lab
-states.
+:meth:`Claims.show` (a table on the page, also kept as a file beside the lab's results, which
+``python -m nnlab bench`` collects) and :meth:`Claims.assert_all`, which fails the lab — and
+so the book build and the tests — when a verdict differs from what the lab states.
 
 Three kinds of claim:
 
