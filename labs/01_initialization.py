@@ -200,6 +200,9 @@ plots.bar_compare(final, ylabel="validation accuracy after training", title="Ini
 # %% [markdown]
 # Zero and constant starts stay at or near chance; everything of sensible scale learns. The
 # tiny σ=1e-4 start learns too, but only once its signal has grown: its curve starts late.
+# Given the full profile's 20 epochs it catches up with Glorot's and the uniform start to
+# within the noise, so there Report 000's verdict on it (best of the three it tried) holds as
+# a tie; in the shorter profiles it is still behind when training stops.
 # In the accuracy panel the zero and constant curves lie on top of each other, and Glorot's
 # lies almost exactly under He's (for these layer sizes their spreads differ by under 15 %);
 # the loss is drawn on a log scale because the all-ones start begins orders of magnitude
@@ -242,7 +245,7 @@ claims.check("Report 000", "N(0, σ=1e-4) is the best of the report's three init
              holds=tiny_holds,
              evidence="validation accuracy: " + ", ".join(f"{k} {v:.3f}" for k, v in report_schemes.items())
                       + f"; {tiny_words} (here MNIST and SGD; the report: CIFAR-10, Adam at 2e-5)",
-             expected=False, kind="accuracy")
+             kind="accuracy")
 
 # %% [markdown]
 # Report 002 fixed its random seeds so that repeated experiments give the same result. The
