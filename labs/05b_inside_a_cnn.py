@@ -364,12 +364,13 @@ fig = plots.learning_curves({"no L2": base, **l2_runs}, title="L2 strength on Re
 
 # %%
 acc_by_l2 = dict(zip(l2_table["λ"], l2_table["test accuracy"]))
-collapse = [lam for lam in L2_GRID if acc_by_l2[lam] <= acc_by_l2[0.0] - 0.15]
+WRECK = 0.10   # a drop of more than 10 points counts as wrecked: many times the ≈1.4 points of noise on 10,000 images
+collapse = [lam for lam in L2_GRID if acc_by_l2[lam] <= acc_by_l2[0.0] - WRECK]
 report_drop = 0.7120 - 0.4877   # Report 003: L2 on every layer cost 22.4 points
 near_report = min(L2_GRID, key=lambda lam: abs((acc_by_l2[0.0] - acc_by_l2[lam]) - report_drop))
 best_lam = max(acc_by_l2, key=acc_by_l2.get)
 rms = dict(zip(l2_table["λ"], l2_table["kernel RMS"]))
-print(f"λ where accuracy falls by more than 15 points: {collapse or 'none'}")
+print(f"λ where accuracy falls by more than {100 * WRECK:.0f} points: {collapse or 'none'}")
 print(f"λ whose drop is closest to Report 003's (71.20 % → 48.77 %, −{100 * report_drop:.1f} points): {near_report:g} "
       f"({acc_by_l2[0.0]:.4f} → {acc_by_l2[near_report]:.4f})")
 print("best λ here: " + (f"{best_lam:g} — L2 helps, {acc_by_l2[best_lam]:.4f} vs {acc_by_l2[0.0]:.4f} without"
@@ -524,7 +525,8 @@ claims.check("Report 003", "Report 003's CIFAR-10 CNN reaches about 71.2 % (we a
              evidence=f"{acc['none']:.4f} after {base.epochs} epochs on "
                       + ("the JPEG copy of CIFAR-10" if JPEG_COPY else "CIFAR-10 as downloaded"))
 claims.check("Report 003", "L2 on all layers can wreck the accuracy (71.20 % → 48.77 %): true at λ = 1e-2, "
-             "Keras's default strength", holds=acc_by_l2[1e-2] <= acc_by_l2[0.0] - 0.15,
+             "Keras's default strength (here: a fall of more than 10 points)",
+             holds=acc_by_l2[1e-2] <= acc_by_l2[0.0] - WRECK,
              evidence=", ".join(f"λ={lam:g}: {a:.4f}" for lam, a in acc_by_l2.items()), kind="accuracy")
 claims.check("Reports 000/003", "Without regularization the CNN overfits: it scores clearly higher on its training "
              "images than on the test images (Report 000, whose CNN had weight decay 1e-3: about 80 % vs 70 %)", holds=gap["none"] > 0.05,
