@@ -194,7 +194,7 @@ def benchmark_nodes(folder: Path | None = None) -> list[nodes.Node]:
     reports with the fast/naive ratio. Says first whether a GPU has run the full profile, and
     plainly when there is no file yet.
     """
-    from nnlab.bench import OUT_DIR, benchmark_files, claims_summary, lab_seconds_text
+    from nnlab.bench import OUT_DIR, benchmark_files, claims_cells, claims_summary, lab_seconds_text
 
     benches, throughputs = benchmark_files(folder or OUT_DIR)
     gpu_full = [b for b in benches if b.profile == "full" and b.device.startswith("GPU")]
@@ -228,8 +228,7 @@ def benchmark_nodes(folder: Path | None = None) -> list[nodes.Node]:
                                                 f"checked them ({table.get('profile', '?')} profile): "
                                                 f"{claims_summary(table)}."))
                 out.append(_table(["source", "claim", "what we measured", "verdict"],
-                                  [[r.get("source", ""), r.get("claim", ""), r.get("evidence", ""), r.get("verdict", "")]
-                                   for r in table["claims"]], ["nnlab-benchmarks", "nnlab-claims"]))
+                                  [claims_cells(r) for r in table["claims"]], ["nnlab-benchmarks", "nnlab-claims"]))
     else:
         out.append(nodes.paragraph(text="No lab benchmark file yet (benchmarks/bench-*.json)."))
     if throughputs:

@@ -179,6 +179,11 @@ def claims_summary(table: dict[str, Any]) -> str:
             + (f"{len(off)} did not come out as the lab states" if off else "each came out as the lab states"))
 
 
+def claims_cells(row: dict[str, Any]) -> list[str]:
+    """A saved claim row as the table cells a lab shows: source, claim, evidence, verdict."""
+    return [str(row.get(key, "")) for key in ("source", "claim", "evidence", "verdict")]
+
+
 def claims_markdown(tables: dict[str, dict[str, Any]]) -> str:
     """A claims file as Markdown: per lab, a heading, the run's context and :func:`claims_summary`, the table."""
     parts = []
@@ -186,8 +191,7 @@ def claims_markdown(tables: dict[str, dict[str, Any]]) -> str:
         parts.append(f"## {lab}: {table.get('chapter', lab)}\n\n"
                      f"{table.get('profile', '?')} profile, {table.get('backend', '?')}, {table.get('device', '?')}, "
                      f"{table.get('date', '?')}: {claims_summary(table)}.\n\n"
-                     + markdown_table((r.get("source", ""), r.get("claim", ""), r.get("evidence", ""),
-                                       r.get("verdict", "")) for r in table["claims"]))
+                     + markdown_table(claims_cells(r) for r in table["claims"]))
     return "\n\n".join(parts) + "\n"
 
 

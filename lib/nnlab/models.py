@@ -156,11 +156,10 @@ def cnn(
             if batch_norm:
                 x = layers.BatchNormalization(name=f"bn_{block}_{i}")(x)
             x = layers.Activation(activation, name=f"act_{block}_{i}")(x)
-        if block == len(filters) - 1 and not pool_last:
-            pass
-        elif pooling == "max":
+        pool_here = pool_last or block < len(filters) - 1
+        if pool_here and pooling == "max":
             x = layers.MaxPooling2D(2, padding="same", name=f"pool_{block}")(x)
-        elif pooling == "average":
+        elif pool_here and pooling == "average":
             x = layers.AveragePooling2D(2, padding="same", name=f"pool_{block}")(x)
     x = layers.GlobalAveragePooling2D(name="gap")(x) if global_pool else layers.Flatten(name="flatten")(x)
     for i, width in enumerate(dense):
