@@ -219,7 +219,7 @@ claims.check("Report 000", "ReLU gives the best accuracy of ReLU, ELU, tanh and 
 # "behind": ReLU ahead by more than the noise margin on the validation images, and by at least a point
 # (sigmoid) or a point and a half (tanh), so that a gap the validation draw could explain decides nothing
 sigmoid_lead = sgd_final["relu"] - sgd_final["sigmoid"]
-sigmoid_margin = max(0.01, accuracy_noise_margin(sgd_final["relu"], sgd_final["sigmoid"], n_val))
+sigmoid_margin = accuracy_noise_margin(sgd_final["relu"], sgd_final["sigmoid"], n_val, floor_points=1)
 claims.check("Report 000", "With plain SGD, sigmoid networks learn more slowly than ReLU (the report: they get "
              "stuck below it): ReLU ahead by more than the noise and a point",
              holds=ahead_beyond_noise(sigmoid_lead, sigmoid_margin),
@@ -227,7 +227,7 @@ claims.check("Report 000", "With plain SGD, sigmoid networks learn more slowly t
                       f"({100 * sigmoid_lead:+.1f} pp for ReLU; counts beyond {100 * sigmoid_margin:.1f} pp); "
                       f"Adam: {adam_final['sigmoid']:.3f} vs {adam_final['relu']:.3f}", kind="accuracy")
 tanh_lead = {opt: final_acc[opt]["relu"] - final_acc[opt]["tanh"] for opt in OPTIMIZERS}
-tanh_margin = {opt: max(0.015, accuracy_noise_margin(final_acc[opt]["relu"], final_acc[opt]["tanh"], n_val))
+tanh_margin = {opt: accuracy_noise_margin(final_acc[opt]["relu"], final_acc[opt]["tanh"], n_val, floor_points=1.5)
                for opt in OPTIMIZERS}
 claims.check("Report 000", "Tanh networks get stuck below ReLU: ReLU ahead by more than the noise and 1.5 points "
              "with SGD or with Adam",
@@ -645,7 +645,7 @@ display(pd.DataFrame({label: {"dead units, layer 1": d[0], "dead units, layer 2"
 # %%
 dead_hot, dead_cool = dead_trained["Adam lr 0.05"][0], dead_trained["Adam lr 0.001"][0]
 acc_hot, acc_cool = hot_run.final("val_accuracy"), hidden_runs["relu", "adam"].final("val_accuracy")
-hot_margin = max(0.01, accuracy_noise_margin(acc_cool, acc_hot, n_val))
+hot_margin = accuracy_noise_margin(acc_cool, acc_hot, n_val, floor_points=1)
 claims.check("nnlab", "Adam at learning rate 0.05 leaves most first-layer units dead and ends below the same "
              "network at 0.001, by more than the noise and a point",
              holds=dead_hot > 0.5 and acc_cool - acc_hot > hot_margin,

@@ -224,6 +224,9 @@ def test_the_accuracy_noise_margin_is_two_standard_errors_of_the_difference_and_
     assert claims.accuracy_noise_margin(1.0, 1.0, 100) == 0.0
     assert claims.accuracy_noise_margin(0.9, 0.8, 1000) == pytest.approx(0.0316228, abs=1e-7)   # √(.09+.16)/1000 × 2
     assert [claims.ahead_beyond_noise(lead, margin) for lead in (0.02, 0.01, -0.01, -0.02)] == [True, None, None, False]
+    # a floor: "ahead by more than the noise and a point" on 10,000 images near 0.98 (noise 0.4 points)
+    assert claims.accuracy_noise_margin(0.98, 0.98, 10_000, floor_points=1) == pytest.approx(0.01)
+    assert claims.accuracy_noise_margin(0.7, 0.7, 10_000, floor_points=1) == pytest.approx(margin)   # noise is larger
     with pytest.raises(ValueError, match="positive number of examples"):
         claims.accuracy_noise_margin(0.5, 0.5, 0)
 

@@ -43,7 +43,8 @@ def in_notebook() -> bool:
     return getattr(get_ipython(), "kernel", None) is not None
 
 
-def accuracy_noise_margin(a: float, b: float, n: int, *, standard_errors: float = 2.0) -> float:
+def accuracy_noise_margin(a: float, b: float, n: int, *, standard_errors: float = 2.0,
+                          floor_points: float = 0.0) -> float:
     """How far apart two accuracies, each measured on the same ``n`` examples, must be before the
     luck of which examples were drawn no longer explains the gap.
 
@@ -51,11 +52,12 @@ def accuracy_noise_margin(a: float, b: float, n: int, *, standard_errors: float 
     binomial proportions, ``sqrt(a(1−a)/n + b(1−b)/n)``. It covers the sampling of the test or
     validation images only: a run trained once, from one seed, also varies from seed to seed,
     which this margin does not include. On 10,000 images, two accuracies near 0.7 need 1.3
-    points; near 0.98, 0.4 points.
+    points; near 0.98, 0.4 points. ``floor_points`` makes it at least that many points, for a
+    claim that asks for a real lead ("ahead by more than the noise and a point": ``floor_points=1``).
     """
     if n <= 0:
         raise ValueError(f"n must be a positive number of examples, got {n}")
-    return standard_errors * math.sqrt((a * (1 - a) + b * (1 - b)) / n)
+    return max(floor_points / 100, standard_errors * math.sqrt((a * (1 - a) + b * (1 - b)) / n))
 
 
 def ahead_beyond_noise(lead: float, margin: float) -> bool | None:
