@@ -35,7 +35,7 @@ from IPython.display import display
 import nnlab
 from nnlab import cnn_tools, plots, results
 from nnlab.bench import device_description
-from nnlab.claims import ahead_beyond_noise
+from nnlab.claims import ahead_beyond_noise, reaches
 from nnlab.models import mlp
 from nnlab.numpy_mlp import NumpyMLP
 from nnlab.profiles import gpu_available
@@ -153,22 +153,25 @@ fig = plots.learning_curves({"MLP": mlp_plain, "MLP + shifts/flips": mlp_aug}, t
 # ## A CNN a student can train in minutes
 #
 # `nnlab.cnn_tools.train_cifar_cnn` trains `nnlab.cnn_tools.resnet_ish`, a ResNet-9-style
-# network of the kind that won DAWNBench, Stanford's 2018 contest for the shortest training
-# time to 94 % test accuracy on CIFAR-10. Each ingredient of the recipe
+# network of the kind that topped the leaderboard of DAWNBench, Stanford's 2018 contest for the
+# shortest training time to 94 % test accuracy on CIFAR-10. Each ingredient of the recipe
 # addresses one thing this chapter met:
 #
-# - **architecture**: eight 3×3 conv layers (64 → 128 → 256 → 512 channels at full width): a
+# - **architecture**: the pixels standardized per colour channel inside the model (the
+#   `standardize` layer, with the training images' mean and spread); eight 3×3 conv layers
+#   (64 → 128 → 256 → 512 channels at full width): a
 #   first conv, then three stages of a conv and a 2×2 max-pool, the first and last stage
 #   followed by a *residual* block — two more convs whose output is added to their input, so
 #   the block only has to learn a correction; a global max-pool and one dense layer instead of
-#   a large flatten (the layer table below lists every layer in order, without the ReLU after
-#   each batch norm);
+#   a large flatten, whose outputs are multiplied by 1/8 (`scale`) before the softmax, as in the
+#   DAWNBench recipe, which keeps the early predictions soft (the layer table below lists every
+#   layer in order, without the ReLU after each batch norm);
 # - **batch normalization** after every conv, so a high learning rate is safe;
 # - **augmentation** inside the model: shifts of up to 4 pixels and left–right flips, written
-#   with `keras.ops` alone so the whole training step stays compiled on every backend (Keras's
-#   `RandomTranslation` cannot be compiled by XLA, the compiler that turns a whole training step
-#   into one optimized program, under TensorFlow; `nnlab.cnn_tools.augmentation`
-#   lets it compile on JAX only); in the full profile also *cutout*: an 8×8 square of each
+#   with `keras.ops` alone so the whole training step stays compiled on every backend (XLA, the
+#   compiler that turns a whole training step into one optimized program, cannot compile Keras's
+#   `RandomTranslation` under TensorFlow; ours compiles everywhere, which the claims table
+#   checks); in the full profile also *cutout*: an 8×8 square of each
 #   training image, at a random place, set to the mean colour (`nnlab.cnn_tools.RandomCutout`), so
 #   the network cannot lean on any one part of an object. Cutout fights overfitting, which the
 #   full-width network meets in its 24 epochs; the small networks of the other profiles, trained
@@ -179,7 +182,9 @@ fig = plots.learning_curves({"MLP": mlp_plain, "MLP + shifts/flips": mlp_aug}, t
 # - **large batches and mixed precision**: batches of 512 (full profile), and on a GPU
 #   `mixed_float16` (float16 arithmetic, float32 weights, with *loss scaling*: the loss is
 #   multiplied up before the backward pass and the gradients scaled back down, so that small
-#   gradients do not round to zero in float16), which roughly halves the time per step;
+#   gradients do not round to zero in float16), which moves half the bytes per number and uses
+#   the GPU's fast float16 units (the results page's throughput table measures the whole fast
+#   set-up against a naive one);
 # - **a fast input pipeline**: all images in memory as one array, a compiled train step, and 32
 #   steps per call into it (`steps_per_execution`, every nnlab run's setting), so Keras comes
 #   back to Python once every 32 batches instead of after each one.
@@ -220,9 +225,12 @@ print("largest cells (true → predicted):", "; ".join(f"{t} → {p}: {n}" for t
 print("pairs confused most (both directions):", "; ".join(f"{a} ↔ {b}: {n}" for a, b, n in top_pairs))
 
 # %% [markdown]
-# Report 000's MLP confused cats with dogs more than any other pair; the claims below check
+# Report 000's MLP confused cats with dogs more than any other pair (its Table 2 numbers the
+# classes: 251 dogs called cats and 175 cats called dogs, 426 in all, against 345 between
+# automobile and truck); the claims below check
 # whether this network's top pair is the same — by more than the luck of which test images were
-# drawn, or the claim stays untested — and the lines above list its next ones (for
+# drawn, or the claim stays untested (in the full profile, where it is asserted, that would fail
+# the lab) — and the lines above list its next ones (for
 # CIFAR-10 networks usually more animals, and cars with trucks). A far better network tends to
 # mix up the same pairs as a weak one; what changes is how many images land in those cells. To
 # compare counts with the report's, read them as a share of a class's test images: this page
@@ -257,21 +265,26 @@ claims.check("This lab", "The recipe's augmentation is identity at inference and
 claims.check("This lab", "Every conv layer of the ResNet-ish CNN has k·k·c_in·c_out weights (no bias: the "
              "batch norm after it has one)", holds=not cnn_tools.formula_mismatches(cnn_model),
              evidence=f"{len(cnn_tools.conv_layers(cnn_model))} conv layers, {cnn_run.params:,} parameters in all")
-claims.check("Report 000", "A NumPy MLP with one hidden layer of 100 units, trained with SGD, reaches about 46 %",
-             holds=numpy_acc >= 0.46, evidence=f"{numpy_acc:.4f} after {NUMPY_EPOCHS} epochs", kind="accuracy")
+# a figure or goal is missed only when short by more than the noise of the test images (nnlab.claims.reaches)
+n_test = len(data.y_test)
+numpy_holds, numpy_words = reaches(numpy_acc, 0.46, n_test)
+claims.check("Report 000", "A NumPy MLP with one hidden layer of 100 units reaches about 46 % (the report names no "
+             "activation or optimizer; ours: ReLU and plain SGD)",
+             holds=numpy_holds, evidence=f"after {NUMPY_EPOCHS} epochs: {numpy_words}", kind="accuracy")
+mlp_holds, mlp_words = reaches(mlp_aug.extra["test_accuracy"], 0.60, n_test)
 claims.check("Report 000", "An MLP on CIFAR-10 reaches ≈54 % (our goal: ≥ 60 %, for the MLP trained with shifts "
-             "and flips)",
-             holds=mlp_aug.extra["test_accuracy"] >= 0.60, evidence=f"{mlp_aug.extra['test_accuracy']:.4f} "
-             f"(without augmentation {mlp_plain.extra['test_accuracy']:.4f})", kind="accuracy")
+             "and flips)", holds=mlp_holds,
+             evidence=f"{mlp_words}; without augmentation {mlp_plain.extra['test_accuracy']:.4f}", kind="accuracy")
 best_mlp = max(mlp_plain.extra["test_accuracy"], mlp_aug.extra["test_accuracy"])
 claims.check("Report 000", "A CNN beats the MLP by far on CIFAR-10 (Report 000: ≈70 % vs ≈54 %); ours leads the "
              "better of our two MLPs by more than 20 points", holds=cnn_acc - best_mlp > 0.2,
              evidence=f"CNN {cnn_acc:.4f} (images alone) vs MLP {mlp_plain.extra['test_accuracy']:.4f}, with "
                       f"shifts and flips {mlp_aug.extra['test_accuracy']:.4f}: {100 * (cnn_acc - best_mlp):.1f} "
                       "points ahead", kind="accuracy")
+cnn_holds, cnn_words = reaches(cnn_acc_mirror, 0.90, n_test)
 claims.check("Reports 000/003", "A CNN reaches ≈70 % (Report 000) or 71.2 % (Report 003) on CIFAR-10 (our goal: "
-             "≥ 90 %, averaged with the mirror image)", holds=cnn_acc_mirror >= 0.90,
-             evidence=f"with the mirror image {cnn_acc_mirror:.4f} (images alone {cnn_acc:.4f})", kind="accuracy")
+             "≥ 90 %, averaged with the mirror image)", holds=cnn_holds,
+             evidence=f"with the mirror image {cnn_words}; images alone {cnn_acc:.4f}", kind="accuracy")
 if gpu_available():   # the goal is a GPU's: a CPU's time says nothing about it
     claims.check("This lab", "The CNN trains in at most 5 minutes on one GPU",
                  holds=cnn_run.seconds <= 300, kind="timing",

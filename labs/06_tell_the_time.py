@@ -33,6 +33,7 @@ from IPython.display import display
 import nnlab
 from nnlab import clock_models as cm
 from nnlab import clocks, cnn_tools, plots, results
+from nnlab.claims import accuracy_noise_margin, ahead_beyond_noise, reaches
 from nnlab.training import train
 
 profile, claims = nnlab.start_lab("Lab 6 — Tell the time")
@@ -117,8 +118,8 @@ for preset in clocks.PRESETS:
 # %%
 speed = pd.DataFrame({size: {p: clocks.benchmark(profile.pick(smoke=100, quick=1000, full=4000), preset=p, size=size)
                              for p in clocks.PRESETS} for size in sorted({SIZE, 150})})
-speed.columns = [f"{s}×{s} px" for s in speed.columns]
-display(speed.round(0).astype(int).rename_axis("images / second"))
+speed.columns = [f"{s}×{s} px, images/s" for s in speed.columns]
+display(speed.round(0).astype(int).rename_axis("preset"))
 
 # %% [markdown]
 # Every random choice comes from one seed, so an experiment can be repeated exactly, and the
@@ -195,9 +196,10 @@ claims.check("Report 004", "Reading 11 for 1: the plain squared error is 100, th
 #
 # The 24-class model can at best be 7.5 minutes off on average (it only names the half hour).
 # The regression and multi-head models share a flaw: a single number cannot go round a circle
-# and come back to where it started, so somewhere on the dial (at 12 for the regression, at
-# the full hour for the minute head) the target must jump from the top of its range to the
-# bottom while the image hardly changes.
+# and come back to where it started, so somewhere on the dial the output must jump from the
+# top of its range to the bottom while the image hardly changes: for the minute head at the
+# full hour, where its target jumps; for the regression wherever its output wraps round, which
+# its loss (wrapping round the dial itself) leaves it free to choose.
 #
 # ### Why one cosine is not enough
 #
@@ -224,8 +226,9 @@ fig = plots.line_panels(
 # The periodic family uses two pairs, one per hand. The minute pair gives the minute precisely;
 # the hour pair only has to say which hour, and is *combined* with the minute: of the times
 # with that minute, take the one nearest to the hour hand's reading
-# (`clocks.combine_hour_and_minute`). The hour hand may then be up to 30 minutes off and 2:59 can
-# never come out as 3:59. Now the checks, over all 720 times of the dial:
+# (`clocks.combine_hour_and_minute`). The hour hand may then be up to 30 minutes off without
+# harm: 2:59 is no longer read as 3:59 merely because the hour hand is almost on the 3 (exercise
+# 4 finds how far off it may be). Now the checks, over all 720 times of the dial:
 
 # %%
 all_h, all_m = clocks.from_minutes(np.arange(720))
@@ -269,7 +272,8 @@ claims.check("Report 004", "cos(πm/60) is a periodic target for the minute hand
 claims.check("nnlab", "A single cos(2πm/60) is periodic but ambiguous: m and 60 − m get the same target",
              holds=even_distinct == 31 and np.isclose(np.cos(2 * np.pi * 10 / 60), np.cos(2 * np.pi * 50 / 60)),
              evidence=f"{even_distinct} distinct targets for 60 minutes; cos(2π·10/60) = cos(2π·50/60) = 0.5")
-claims.check("Report 004", "Its periodic model confused 12 with 1 o'clock — consistent with its cos(πh/12) target "
+claims.check("This lab (on Report 004's Fig. A.10)", "Report 004's periodic model confused 12 with 1 o'clock — "
+             "consistent with its cos(πh/12) target "
              "(12 o'clock as hour 0), which gives 12 and 1 the closest targets of any neighbouring hours",
              holds=int(np.argmin(hour_gaps)) == 0 and np.sort(hour_gaps)[1] > 2 * hour_gaps[0],
              evidence=f"gap 12→1 {hour_gaps[0]:.3f}; next smallest {np.sort(hour_gaps)[1]:.3f}; "
@@ -279,7 +283,7 @@ claims.check("Report 004", "Its periodic model confused 12 with 1 o'clock — co
 # ## One trunk, five heads
 #
 # Every family gets the same convolutional trunk, built by `nnlab.clock_models.clock_model`: a
-# 5×5 stride-2 stem, then residual stages that halve the map (two 3×3 convolutions with batch
+# 5×5 stride-2 *stem* (the first convolution, which halves the image at once), then residual stages that halve the map (two 3×3 convolutions with batch
 # norm and a shortcut), then the map is flattened — flattening, unlike averaging, keeps *where*
 # the hands are, and where they are is the time. The head is one dense ReLU layer and the
 # family's outputs; the multi-head model has one such layer per branch. The trunk is the same
@@ -387,7 +391,7 @@ for preset in runs:  # errors above 90 minutes are counted in the last bar
 # Mean and median can tell different stories, and the 720-class model shows it best. Each of its
 # classes is one minute, so a clock it reads at all it reads to the minute (a small median). But
 # it learns each class from its own examples alone — the training clocks divided by 720, a handful
-# per class in the smaller profiles and a few dozen in the full one — and a clock whose class it
+# per class in the smaller profiles, about 40 (easy clocks) and 110 (hard) in the full one — and a clock whose class it
 # has not learned gets a reading anywhere on the dial, which the mean feels. That is the cost
 # Report 004 feared from "too many classes". Whether it makes the model fail to generalize, as the
 # report concluded, is another matter: the claims at the end judge it on the share of clocks read
@@ -469,8 +473,9 @@ display(pd.DataFrame(hour_rows).T.rename_axis(["preset", "family"])
 # as 1 (its Figure A.10). Its hour target was the single cosine above, whose flat top puts 12 and
 # 1 closer together than any other pair of hours. Our targets — classes, and $(\sin, \cos)$ pairs
 # that are equally far apart all round the dial — give 12 and 1 no such handicap. The last column
-# shows the share of 12 ↔ 1 among each model's wrong hours: a model whose slips are spread evenly
-# over the twelve pairs of neighbouring hours has about one in twelve (8 %) there; a model that
+# shows the share of 12 ↔ 1 among each model's wrong hours: a model whose wrong hours are
+# neighbours of the right one (most are) and spread evenly over the twelve pairs of neighbouring
+# hours has about one in twelve (8 %) there; a model that
 # singles out 12 and 1 has far more.
 #
 # ## Beyond: trained on easy, tested on hard; a mirror at test time
@@ -525,7 +530,12 @@ display(pd.DataFrame(transfer).T.rename_axis("mean error (min)").style.format("{
 # pairs are periodic and one-to-one while Report 004's single cosines are not, and the generator
 # is deterministic. The accuracy claims compare the families on the hard clocks (on the easy
 # ones where a profile did not train every family on the hard ones: the evidence says which);
-# they are asserted only in the full profile and shown as indicative otherwise.
+# they are asserted only in the full profile and shown as indicative otherwise. Which family is
+# more accurate is judged by the share of test clocks read to within 5 minutes, not by the
+# mean error: a few readings an hour off (the multi-head model's slips at the full hour) move
+# a mean by minutes, and the share is a proportion whose noise on these test clocks is known
+# (`nnlab.claims.accuracy_noise_margin`), so a lead inside it decides nothing. The means are in
+# the evidence.
 
 # %%
 def scores(*families):
@@ -534,27 +544,42 @@ def scores(*families):
     return preset, {f: table.loc[(preset, cm.FAMILY_TITLES[f])] for f in families}
 
 
-MEAN = "mean error (min)"
+MEAN, WITHIN = "mean error (min)", "within 5 min"
+
+
+def beats(preset, t, winners, losers):
+    """Whether every family of ``winners`` reads more test clocks to within 5 minutes than every one of
+    ``losers``, beyond the noise of the test clocks: False if one is behind beyond it, None if a lead is
+    inside it (untold), else True; and the evidence."""
+    n = len(data[preset].y_test)
+    verdicts = [ahead_beyond_noise(t[w][WITHIN] - t[v][WITHIN], accuracy_noise_margin(t[w][WITHIN], t[v][WITHIN], n))
+                for w in winners for v in losers]
+    holds = False if False in verdicts else None if None in verdicts else True
+    widest = max(accuracy_noise_margin(t[w][WITHIN], t[v][WITHIN], n) for w in winners for v in losers)
+    words = (f"{preset}, within 5 min: " + ", ".join(f"{cm.FAMILY_TITLES[f]} {t[f][WITHIN]:.1%}" for f in t)
+             + f" (a lead counts beyond the noise, at most {100 * widest:.1f} points on {n:,} test clocks); mean: "
+             + ", ".join(f"{t[f][MEAN]:.1f}" for f in t) + " min")
+    return holds, words
+
+
 preset, t = scores("regression", "multi_head", "periodic")
+least_holds, least_words = beats(preset, t, ["multi_head", "periodic"], ["regression"])
 claims.check("Report 004", "Regression (with the common-sense loss) is the least accurate of regression, "
-             "multi-head and periodic (report: ≈19 min)",
-             holds=t["regression"][MEAN] > max(t["multi_head"][MEAN], t["periodic"][MEAN]),
-             evidence=f"{preset}: " + ", ".join(f"{cm.FAMILY_TITLES[f]} {t[f][MEAN]:.1f} min" for f in t),
-             kind="accuracy")
+             "multi-head and periodic (report: ≈19 min)", holds=least_holds, evidence=least_words, kind="accuracy")
 preset, t = scores("classes_24")
-claims.check("Report 004", "24 half-hour classes are named right ≈85 % of the time (our goal: ≥ 85 %)",
-             holds=t["classes_24"]["24-class accuracy"] >= 0.85,
-             evidence=f"{preset}: {t['classes_24']['24-class accuracy']:.1%}", kind="accuracy")
+named_holds, named_words = reaches(t["classes_24"]["24-class accuracy"], 0.85, len(data[preset].y_test),
+                                   sample="test clocks")
+claims.check("Report 004", "24 half-hour classes are named right ≈85 % of the time (the report: on its validation "
+             "clocks; our goal: ≥ 85 %)", holds=named_holds, evidence=f"{preset}: {named_words}", kind="accuracy")
 preset, t = scores("classes_720")
 claims.check("Report 004", "720 classes are too many: the model does not generalize (< 50 % read within 5 min)",
              holds=t["classes_720"]["within 5 min"] < 0.5, expected=False,
              evidence=f"{preset}: {t['classes_720']['within 5 min']:.1%} within 5 min, mean "
                       f"{t['classes_720'][MEAN]:.2f} min", kind="accuracy")
 preset, t = scores("regression", "classes_24", "multi_head", "periodic")
+best_holds, best_words = beats(preset, t, ["multi_head", "periodic"], ["regression", "classes_24"])
 claims.check("Report 004", "Multi-head and periodic models each beat regression and 24 classes (the report: "
-             "the best choices; 720 classes are checked above)",
-             holds=max(t["multi_head"][MEAN], t["periodic"][MEAN]) < min(t["regression"][MEAN], t["classes_24"][MEAN]),
-             evidence=f"{preset}: " + ", ".join(f"{cm.FAMILY_TITLES[f]} {t[f][MEAN]:.1f} min" for f in t),
+             "the best choices; 720 classes are checked above)", holds=best_holds, evidence=best_words,
              kind="accuracy")
 preset, t = scores("regression", "periodic")
 activations = {getattr(getattr(layer, "activation", None), "__name__", "") for layer in runs[preset]["periodic"].model.layers}

@@ -231,6 +231,20 @@ def test_the_accuracy_noise_margin_is_two_standard_errors_of_the_difference_and_
         claims.accuracy_noise_margin(0.5, 0.5, 0)
 
 
+def test_reaches_misses_a_goal_only_beyond_the_noise_of_one_accuracy():
+    # 10,000 images at a goal of 0.90: two standard errors of one accuracy are 0.6 points
+    assert claims.reaches(0.905, 0.90, 10_000) == (True, "0.9050 against 0.9: at or above it (noise 0.60 points: "
+                                                   "two standard errors of one accuracy on 10,000 test images)")
+    holds, words = claims.reaches(0.8955, 0.90, 10_000)
+    assert holds and "0.45 points short, within the noise" in words
+    holds, words = claims.reaches(0.8935, 0.90, 10_000)
+    assert not holds and "0.65 points short, beyond the noise" in words
+    assert not claims.reaches(0.8955, 0.90, 100_000)[0]       # more images resolve the same shortfall
+    assert claims.reaches(1.0, 1.0, 10)[0] and not claims.reaches(0.99, 1.0, 10)[0]   # no noise at a goal of 1
+    with pytest.raises(ValueError, match="positive number of examples"):
+        claims.reaches(0.5, 0.5, 0)
+
+
 def test_within_points_confirms_refutes_or_leaves_untested_as_the_noise_allows():
     # 10,000 images near 0.98: a margin of 0.4 points, so one point is resolved either way
     assert claims.within_points(0.980, 0.975, 10_000)[0] is True
