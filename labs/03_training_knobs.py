@@ -331,17 +331,26 @@ claims.check(
     evidence=", ".join(f"{k}: {s} steps" for k, s in zip(table.index, steps)),
 )
 first = {k: r.history["val_accuracy"][0] for k, r in batch.runs.items()}
+# each small batch ahead of each large one after one epoch, by more than the noise and a point
+early_leads = {(small, large): first[small] - first[large] - noise_margin(first[small], first[large], floor_points=1)
+               for small in ("batch 32", "batch 100") for large in ("batch 500", "batch 1000")}
 claims.check(
-    "Report 004", "batches of 500 and 1000 start much worse: after one epoch both trail batches 32 and 100 by over "
-    "2 points",
-    holds=max(first["batch 500"], first["batch 1000"]) < min(first["batch 32"], first["batch 100"]) - 0.02,
-    evidence="val acc after epoch 1: " + ", ".join(f"{k[6:]}: {v:.3f}" for k, v in first.items()),
+    "Report 004", "batches of 500 and 1000 start much worse: after one epoch both trail batches 32 and 100 by more "
+    "than the noise and a point",
+    holds=min(early_leads.values()) > 0,
+    evidence="val acc after epoch 1: " + ", ".join(f"{k[6:]}: {v:.3f}" for k, v in first.items())
+             + f"; the narrowest lead clears what counts (the noise or 1 point) by {100 * min(early_leads.values()):+.2f} pp",
     kind="accuracy",
 )
+final_by_batch = {k: best_acc(batch, k) for k in batch.runs}
+batch_level, batch_level_words = level(final_by_batch, len(mnist.y_val))
 claims.check(
-    "Report 004", "accuracy falls as the batch grows: batch 1000 ends below batches 32 and 100",
-    holds=best_acc(batch, "batch 1000") < min(best_acc(batch, "batch 32"), best_acc(batch, "batch 100")),
-    evidence=", ".join(f"{k}: {best_acc(batch, k):.4f}" for k in batch.runs), kind="accuracy",
+    "nnlab (after Report 004)", "by the end the batch size costs little: batches 32 to 1000 end within 1 point of "
+    "each other (Report 004 saw the validation accuracy rise as the batch shrank, in runs ended by early stopping; "
+    "the cost of a big batch is in the early epochs)",
+    holds=batch_level,
+    evidence=", ".join(f"{k}: {v:.4f}" for k, v in final_by_batch.items()) + f"; {batch_level_words}",
+    kind="accuracy",
 )
 
 # %% [markdown]
