@@ -67,7 +67,7 @@ CATDOG_EPOCHS = profile.pick(smoke=1, quick=5, full=40)
 data = load_splits("cifar10", n_train=N_TRAIN, n_test=N_TEST)
 names = data.class_names
 print(data.summary())
-if not data.note:   # a fallback copy says so in the summary line above
+if not data.reencoded:   # a re-encoded copy says so in the summary line above
     print("canonical CIFAR-10")
 
 # %% [markdown]

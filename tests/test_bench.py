@@ -103,6 +103,42 @@ def test_bench_keeps_each_labs_claims_table_beside_its_numbers(tmp_path, monkeyp
     assert [b.path.name for b in bench.benchmark_files(out)[0]] == ["bench-full-tensorflow-cpu.json"]   # not a bench
 
 
+def test_bench_counts_the_runs_each_lab_loaded_from_the_cache(tmp_path, monkeypatch):
+    out = tmp_path / "benchmarks"
+    labs = _fake_labs(tmp_path, ["01_a", "02_b", "03_c"])
+    runs = {"01_a": [("a/1", True), ("a/2", False), ("a/3", True)], "02_b": [], "03_c": [("c/1", False)]}
+    seen_log: list[str | None] = []
+
+    def fake_run_lab(path: Path, timeout: int = 3600) -> float:
+        seen_log.append(os.environ.get(results.RUN_LOG))
+        monkeypatch.setattr(results, "_STARTED", set())
+        results.record(path.stem, "accuracy", 0.9, unit="accuracy")
+        for name, cached in runs[path.stem]:
+            results.log_run(name, cached)   # what nnlab.training.train does in the lab's kernel
+        return 0.0
+
+    monkeypatch.setattr(bench, "lab_paths", lambda names=None: labs)
+    monkeypatch.setattr(bench, "run_lab", fake_run_lab)
+    monkeypatch.delenv(results.RUN_LOG, raising=False)
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    monkeypatch.setattr(profiles, "loaded_backend", lambda: None)
+    monkeypatch.setattr(results, "_device", lambda: "CPU (x86_64, 2 cores)")
+    bench.run_bench("smoke", out_dir=out)
+    assert all(seen_log) and results.RUN_LOG not in os.environ   # set for the labs only
+    rows = {r["lab"]: r for r in json.loads((out / "bench-smoke-tensorflow-cpu.json").read_text())}
+    assert [(rows[lab]["lab_runs_trained"], rows[lab]["lab_runs_cached"]) for lab in sorted(rows)] == [
+        (1, 2), (0, 0), (1, 0)]   # each lab counts its own runs only
+    assert [bench.lab_seconds_text(rows[lab]).split(" ", 1)[-1] for lab in sorted(rows)] == [
+        "(2 of 3 runs from the cache)", rows["02_b"]["lab_seconds"].__str__(), rows["03_c"]["lab_seconds"].__str__()]
+    assert bench.BenchFile(out / "bench-smoke-tensorflow-cpu.json", list(rows.values())).labs()[0]["runs_cached"] == 2
+    # the log itself: nothing written without the variable; a line cut off mid-write is skipped
+    log = tmp_path / "runs.jsonl"
+    results.log_run("unlogged", True)
+    assert results.read_run_log(log) is None
+    log.write_text('{"name": "x", "cached": true}\n{"name": "y", "cach')
+    assert results.read_run_log(log) == {"trained": 0, "cached": 1}
+
+
 @pytest.mark.parametrize("stop", ["signal", "cancelled"])
 def test_bench_stopped_at_a_deadline_keeps_the_lab_in_progress(tmp_path, monkeypatch, stop):
     """A GPU call's deadline keeps what the running lab had recorded: in snapshots while it runs,
@@ -396,8 +432,9 @@ def test_results_page_lists_benchmark_files(tmp_path):
     from docutils import nodes as docutils_nodes
 
     row = {**results.Result("05c_cifar10", "CNN test accuracy", 0.93, "accuracy", 0.712, "Report 003", 0.9, True,
-                            "full", "jax", "GPU", "2026-11-20").__dict__, "lab_seconds": 120.5, "lab_status": "ok"}
-    shared = {**row, "lab": "06_tell_the_time", "name": "hard clocks, mean error", "value": 0.8, "unit": "min",
+                            "full", "jax", "GPU", "2026-11-20").__dict__, "lab_seconds": 120.5, "lab_status": "ok",
+           "lab_runs_trained": 1, "lab_runs_cached": 2}
+    shared = {**row, "lab_runs_cached": 0, "lab": "06_tell_the_time", "name": "hard clocks, mean error", "value": 0.8, "unit": "min",
               "report_best": None, "report": "no figure in Report 004", "goal": 1.0, "higher_is_better": False,
               "lab_seconds": 301.0, "lab_status": "stopped", "lab_concurrent": 3}
     missed = {**shared, "name": "hard clocks, worst error", "value": 1.5, "goal": 1.0,   # lower is better: missed
@@ -417,9 +454,9 @@ def test_results_page_lists_benchmark_files(tmp_path):
     assert (tmp_path / "bench-broken.json").exists()   # reading the page never moves a file
     (tmp_path / "bench-broken.json").unlink()
     assert benches[0].labs() == [{"lab": "05c_cifar10", "results": 1, "met": 1, "goals": 1, "seconds": 120.5,
-                                  "status": "ok"},
+                                  "status": "ok", "runs_cached": 2},
                                  {"lab": "06_tell_the_time", "results": 2, "met": 1, "goals": 2, "seconds": 301.0,
-                                  "status": "stopped"}]
+                                  "status": "stopped", "runs_cached": 0}]
     page = _book_extension().benchmark_nodes(tmp_path)
     text = _text(page)
     cells = [[entry.astext() for entry in row.children] for node in page for row in node.findall(docutils_nodes.row)]
@@ -435,6 +472,9 @@ def test_results_page_lists_benchmark_files(tmp_path):
     assert "| hard clocks, mean error | 0.8 | no figure in Report 004 | 1 | yes |" in bench.to_markdown(benches[0].rows)
     assert "301.0 (lab stopped; 3 jobs at once)" in text  # a lab that shared the GPU says so beside its seconds
     assert "301.0 (lab stopped; 3 jobs at once)" in bench.to_markdown(benches[0].rows)
+    assert "120.5 (2 of 3 runs from the cache)" in text and "| 120.5 (2 of 3 runs from the cache) |" in bench.to_markdown(
+        benches[0].rows)
+    assert summary[0][7] == "422 (runs from the cache in 05c_cifar10)"   # summed seconds, and which are not training's
     for expected in ("bench-full-jax-gpu.json", "GPU", "jax", "full", "2026-11-20", "2 of 3", "120", "93.00 %",
                      "throughput-jax-gpu-nvidia-h100.json", "GPU (NVIDIA H100)", "12,500", "12.5×", "mixed_float16"):
         assert expected in text, expected

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -128,6 +130,8 @@ def test_select_classes_relabels_in_given_order():
     s = ct.select_classes(_splits(), ("dog", "cat"))
     assert s.class_names == ("dog", "cat") and set(np.unique(s.y_train)) == {0, 1}
     assert len(s.x_train) == 43 and s.n_classes == 2
+    jpeg = dataclasses.replace(_splits(), note="a JPEG copy", reencoded=True)   # where the images came from stays
+    assert (ct.select_classes(jpeg, ("cat",)).note, ct.select_classes(jpeg, ("cat",)).reencoded) == ("a JPEG copy", True)
 
 
 def test_select_classes_takes_indices_and_rejects_bad_entries():

@@ -372,7 +372,8 @@ def _toy_splits(n: int = 256) -> Splits:
 def test_train_caches_and_reloads(tmp_path, monkeypatch):
     monkeypatch.setenv("NNLAB_DATA", str(tmp_path))
     monkeypatch.setenv("NNLAB_QUIET", "1")
-    from nnlab import models, training
+    monkeypatch.setenv("NNLAB_RUN_LOG", str(tmp_path / "runs.jsonl"))   # as python -m nnlab bench sets it
+    from nnlab import models, results, training
 
     splits = _toy_splits()
     build = lambda: models.mlp(splits.input_shape, hidden=(8,), n_outputs=2)  # noqa: E731
@@ -389,6 +390,8 @@ def test_train_caches_and_reloads(tmp_path, monkeypatch):
     third = training.train(build, splits, name="toy", epochs=2, config={"width": 8})
     assert not third.cached
     assert not [p for p in training.runs_dir().iterdir() if p.name.endswith(".tmp")]
+    # each run noted once: trained, loaded, trained again (the damaged entry)
+    assert results.read_run_log(tmp_path / "runs.jsonl") == {"trained": 2, "cached": 1}
 
 
 def test_a_run_that_differs_in_anything_is_not_reloaded(tmp_path, monkeypatch):

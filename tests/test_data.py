@@ -192,7 +192,7 @@ def test_known_hashes_are_well_formed_sha256() -> None:
 def test_local_folder_then_cache(local_dir: Path, isolated_env: Path) -> None:
     spec = tiny_spec(local_source())
     first = data.load("tiny", registry={"tiny": spec}, progress=False)
-    assert first.source.startswith("local folder")
+    assert first.source.startswith("local folder") and not first.reencoded
     assert first.y_train.dtype == np.int64 and first.x_train.dtype == np.uint8
     assert first.class_names == ("a", "b", "c")
     assert (isolated_env / "tiny.npz").is_file()
@@ -387,6 +387,23 @@ def test_a_well_formed_but_wrong_cache_is_fetched_again(local_dir: Path, isolate
     np.testing.assert_array_equal(ds.x_train, TINY.x_train)
 
 
+def test_a_lossy_copy_says_so_when_fetched_and_when_read_from_the_cache(local_dir: Path, isolated_env: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """``reencoded`` (lab 5b expects Report 003's CIFAR-10 figure only without it) travels with the data:
+    from the source, through the cache, into the splits."""
+    from nnlab import splits as splits_module
+
+    lossy = FolderSource("jpeg folder", "NNLAB_LOCAL_DIR", (FileSet(IDX_GZ, data._decode_idx_set, variant="jpeg",
+                                                                    lossy=True),), subdirs=("tiny",))
+    registry = {"tiny": tiny_spec(lossy, array_sha256={"jpeg": TINY_SHA})}
+    fetched = data.load("tiny", registry=registry, progress=False)
+    cached = data.load("tiny", registry=registry, progress=False)
+    assert fetched.source.startswith("jpeg folder") and cached.source.startswith("cache")
+    assert fetched.reencoded and cached.reencoded and data.subset(cached, n_train=6).reencoded
+    monkeypatch.setattr(data, "load", lambda name: cached)
+    assert splits_module.load_splits("tiny").reencoded
+
+
 def test_a_cached_lossy_copy_from_verified_files_is_kept_though_its_pixels_differ(isolated_env: Path) -> None:
     """A JPEG copy's verified files may decode a little differently with another decoder (fetching warns
     and accepts them): the cache then holds arrays with their own hash, and reading it accepts them again."""
@@ -399,7 +416,7 @@ def test_a_cached_lossy_copy_from_verified_files_is_kept_though_its_pixels_diffe
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ds = data.load("tiny", registry=registry, progress=False)
-    assert ds.source.startswith("cache")
+    assert ds.source.startswith("cache") and ds.reencoded
     np.testing.assert_array_equal(ds.x_train, other.x_train)
     _rewrite_cache(isolated_env / "tiny.npz", other, variant="jpeg", verified_by="arrays")   # no verified files
     with pytest.raises(DataUnavailableError), pytest.warns(DataWarning, match="not the known hash of tiny"):

@@ -213,7 +213,7 @@ def benchmark_nodes(folder: Path | None = None) -> list[nodes.Node]:
             summary.append([bench.path.name, bench.device, bench.backend, bench.profile, bench.date,
                             f"{len(labs)}" + (f" ({', '.join(unfinished)})" if unfinished else ""),
                             f"{sum(lab['met'] for lab in labs)} of {sum(lab['goals'] for lab in labs)}",
-                            f"{bench.seconds:.0f}"])
+                            f"{bench.seconds:.0f}" + _cached_note(labs)])
         out.append(_table(["file", "device", "backend", "profile", "date", "labs", "goals met", "lab seconds, summed"],
                           summary, ["nnlab-benchmarks"]))
         for bench in benches:
@@ -246,6 +246,12 @@ def benchmark_nodes(folder: Path | None = None) -> list[nodes.Node]:
     else:
         out.append(nodes.paragraph(text="No throughput file yet (benchmarks/throughput-*.json)."))
     return out
+
+
+def _cached_note(labs: list[dict]) -> str:
+    """After a file's summed seconds: which labs loaded runs from the cache (their seconds are not training's)."""
+    cached = [lab["lab"] for lab in labs if lab.get("runs_cached")]
+    return f" (runs from the cache in {', '.join(cached)})" if cached else ""
 
 
 def _pages_with_directives(app: Sphinx, env, added: set[str], changed: set[str], removed: set[str]) -> list[str]:
@@ -283,4 +289,4 @@ def setup(app: Sphinx) -> dict:
     app.add_directive("nnlab-results", ResultsDirective)
     app.add_directive("nnlab-benchmarks", BenchmarksDirective)
     # env_version: bump it when what this extension writes changes, so Sphinx rewrites every page
-    return {"version": "0.4", "env_version": 3, "parallel_read_safe": True, "parallel_write_safe": True}
+    return {"version": "0.4", "env_version": 4, "parallel_read_safe": True, "parallel_write_safe": True}

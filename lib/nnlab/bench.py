@@ -41,11 +41,13 @@ from typing import Any
 
 from nnlab._download import atomic_write_text
 from nnlab.claims import markdown_table
-from nnlab.results import REPO_ROOT, Result, load_all, read_rows
+from nnlab.results import REPO_ROOT, RUN_LOG, Result, load_all, read_rows, read_run_log
 
 LABS_DIR = REPO_ROOT / "labs"
 OUT_DIR = REPO_ROOT / "benchmarks"
 RESULT_FIELDS = {f.name for f in fields(Result)}
+RUN_LOG_FILE = "runs.jsonl"
+"""The lab in progress notes its Keras runs here, in its results folder (:func:`nnlab.results.log_run`)."""
 
 
 def device_description() -> str:
@@ -245,11 +247,15 @@ def _merged(rows: list[dict], lab: str, results_folder: Path, seconds: float, st
     """``rows`` with ``lab``'s rows replaced by what it recorded in ``results_folder``.
 
     ``concurrent`` > 1 (bench processes sharing the device) is kept as ``lab_concurrent``: such a
-    lab's seconds are longer than it would take alone.
+    lab's seconds are longer than it would take alone. Where the lab noted its Keras runs
+    (:data:`RUN_LOG_FILE`), ``lab_runs_trained`` and ``lab_runs_cached`` count them: a lab whose
+    runs came from the cache took far less time than training them takes.
     """
     kept = [r for r in rows if r.get("lab") != lab]
     shared = {"lab_concurrent": concurrent} if concurrent > 1 else {}
-    kept += [{**asdict(result), "lab_seconds": round(seconds, 1), "lab_status": status, **shared}
+    runs = read_run_log(results_folder / RUN_LOG_FILE)
+    counted = {"lab_runs_trained": runs["trained"], "lab_runs_cached": runs["cached"]} if runs else {}
+    kept += [{**asdict(result), "lab_seconds": round(seconds, 1), "lab_status": status, **shared, **counted}
              for result in load_all(results_folder) if result.lab == lab]
     return sorted(kept, key=lambda r: r.get("lab", ""))
 
@@ -324,13 +330,15 @@ def run_bench(profile: str, names: list[str] | None = None, out_dir: Path = OUT_
 
         writer = threading.Thread(target=snapshots, name="bench-snapshots", daemon=True)
         writer.start()
-        saved = {name: os.environ.get(name) for name in ("NNLAB_PROFILE", "NNLAB_QUIET", "NNLAB_RESULTS")}
-        os.environ.update(NNLAB_PROFILE=profile, NNLAB_QUIET="1", NNLAB_RESULTS=tmp)
+        saved = {name: os.environ.get(name) for name in ("NNLAB_PROFILE", "NNLAB_QUIET", "NNLAB_RESULTS", RUN_LOG)}
+        os.environ.update(NNLAB_PROFILE=profile, NNLAB_QUIET="1", NNLAB_RESULTS=tmp,
+                          **{RUN_LOG: str(Path(tmp) / RUN_LOG_FILE)})
         try:
             for path in lab_paths(names):
                 print(f"==> {path.stem} ({profile}, {backend})", flush=True)
                 with lock:
                     shutil.rmtree(Path(tmp) / "claims", ignore_errors=True)   # the previous lab's table
+                    (Path(tmp) / RUN_LOG_FILE).write_text("")                 # and its runs: none yet
                     running.update(lab=path.stem, start=time.perf_counter())
                 status = "ok"
                 try:
@@ -372,12 +380,16 @@ def _result(row: dict) -> Result:
 
 
 def lab_seconds_text(row: dict) -> str:
-    """A row's lab seconds as the tables show them: ``"41.2"``, ``"120.5 (lab stopped)"``, ``"98.0 (3 jobs at once)"``."""
+    """A row's lab seconds as the tables show them: ``"41.2"``, ``"120.5 (lab stopped)"``, ``"98.0 (3 jobs at once)"``,
+    ``"58.9 (9 of 9 runs from the cache)"``."""
     notes = []
     if row.get("lab_status", "ok") != "ok":
         notes.append(f"lab {row['lab_status']}")
     if row.get("lab_concurrent", 1) > 1:
         notes.append(f"{row['lab_concurrent']} jobs at once")
+    cached = row.get("lab_runs_cached", 0)
+    if cached:
+        notes.append(f"{cached} of {cached + row.get('lab_runs_trained', 0)} runs from the cache")
     return f"{row.get('lab_seconds', '—')}" + (f" ({'; '.join(notes)})" if notes else "")
 
 
@@ -432,12 +444,13 @@ class BenchFile:
         return self._common("date")
 
     def labs(self) -> list[dict[str, Any]]:
-        """One entry per lab: name, results, goals met / with a goal, seconds, status."""
+        """One entry per lab: name, results, goals met / with a goal, seconds, status, runs loaded from the cache."""
         out: dict[str, dict[str, Any]] = {}
         for row in self.rows:
             lab = out.setdefault(row["lab"], {"lab": row["lab"], "results": 0, "met": 0, "goals": 0,
                                               "seconds": row.get("lab_seconds"),
-                                              "status": row.get("lab_status", "ok")})
+                                              "status": row.get("lab_status", "ok"),
+                                              "runs_cached": row.get("lab_runs_cached", 0)})
             lab["results"] += 1
             met = _result(row).meets_goal
             lab["goals"] += met is not None

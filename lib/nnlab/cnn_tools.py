@@ -383,7 +383,7 @@ def select_classes(splits: Splits, classes: Sequence[str | int], name: str | Non
     names = tuple(splits.class_names[i] for i in index)
     return Splits(name=name or f"{splits.name}[{'/'.join(names)}]", x_train=x_train, y_train=y_train,
                   x_val=x_val, y_val=y_val, x_test=x_test, y_test=y_test, class_names=names,
-                  source=splits.source, note=splits.note)
+                  source=splits.source, note=splits.note, reencoded=splits.reencoded)
 
 
 # ============================================================================ augmentation

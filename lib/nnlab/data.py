@@ -36,7 +36,7 @@ host), so the downloaded ``cifar-10-python.tar.gz`` is verified by its file sha2
 one ``keras.datasets.cifar10`` checks) and its decoded arrays are accepted; and the
 JPEG re-encoded copy (``cifar10-jpeg.tar.gz``), verified by file sha256 and array hash.
 JPEG is lossy, so that copy's pixels differ slightly from the canonical ones: its
-``Dataset.source`` and ``Dataset.note`` say so. (A JPEG decoder other than Pillow's
+``Dataset.source`` and ``Dataset.note`` say so, and ``Dataset.reencoded`` is true. (A JPEG decoder other than Pillow's
 libjpeg-turbo may decode a few pixels differently; such arrays are accepted, because
 the archive's hash matched, with a warning.)
 
@@ -124,6 +124,9 @@ class Dataset:
     class_names: tuple[str, ...]
     source: str
     note: str = ""
+    reencoded: bool = False
+    """True for a lossy re-encoding of the canonical files (the JPEG copy of CIFAR-10): accuracies on it
+    are close to, not identical with, published figures; ``note`` says so in words."""
 
     @property
     def n_classes(self) -> int:
@@ -646,8 +649,8 @@ def _read_cache(spec: DatasetSpec) -> tuple[Dataset | None, str]:
         warnings.warn(f"nnlab.data: the cached {path} is {reason}; fetching {spec.name} again.",
                       DataWarning, stacklevel=4)
         return None, reason
-    return Dataset(spec.name, *arrays, class_names=spec.class_names,
-                   source=f"cache {path} (from {meta['source']})", note=meta["note"]), "ok"
+    return Dataset(spec.name, *arrays, class_names=spec.class_names, source=f"cache {path} (from {meta['source']})",
+                   note=meta["note"], reencoded=_is_lossy(spec, meta["variant"])), "ok"
 
 
 def _is_lossy(spec: DatasetSpec, variant: str) -> bool:
@@ -720,7 +723,8 @@ def _from_sources(spec: DatasetSpec, progress: Progress) -> Dataset:
                 _remove_tree(workdir)
             note = decoded.fileset.note
             label = source.label + (" [JPEG re-encoded]" if decoded.fileset.variant == "jpeg" else "")
-            ds = Dataset(spec.name, *decoded.arrays, class_names=spec.class_names, source=label, note=note)
+            ds = Dataset(spec.name, *decoded.arrays, class_names=spec.class_names, source=label, note=note,
+                         reencoded=decoded.fileset.lossy)
             _write_cache(spec, ds, digest, decoded)
             return ds
     raise DataUnavailableError(_unavailable_message(spec, failures))

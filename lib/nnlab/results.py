@@ -138,6 +138,49 @@ def save_claims(chapter: str, profile: str, claims: list[dict]) -> Path:
     return path
 
 
+RUN_LOG = "NNLAB_RUN_LOG"
+"""The environment variable naming a file where :func:`log_run` notes each Keras run (set by
+``python -m nnlab bench``; unset, nothing is written)."""
+
+
+def log_run(name: str, cached: bool) -> None:
+    """Note one Keras training run (:func:`nnlab.training.train`) or search (:mod:`nnlab.search`) in the
+    file ``NNLAB_RUN_LOG`` names: its name and whether it was loaded from the cache instead of trained.
+
+    ``python -m nnlab bench`` sets the variable so that each lab's row can say how many of its runs
+    came from the cache: such a lab's seconds are far below what training it takes. A log that cannot
+    be written is reported, not fatal.
+    """
+    path = os.environ.get(RUN_LOG)
+    if not path:
+        return
+    line = json.dumps({"name": name, "cached": bool(cached)})
+    try:
+        with open(path, "a", encoding="utf-8") as log:
+            log.write(line + "\n")
+    except OSError as exc:
+        warnings.warn(f"nnlab.results: could not note run {name!r} in {path} ({exc}); the run itself is "
+                      "unaffected.", stacklevel=2)
+
+
+def read_run_log(path: Path) -> dict[str, int] | None:
+    """Count the runs a :func:`log_run` file notes: ``{"trained": n, "cached": m}``; None when there is
+    no such file. Lines that do not parse (a run killed mid-write) are skipped."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return None
+    counts = {"trained": 0, "cached": 0}
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict):
+            counts["cached" if entry.get("cached") else "trained"] += 1
+    return counts
+
+
 def read_rows(path: Path) -> list[dict]:
     """A JSON list of rows (a lab's results, a bench file): none when the file does not exist,
     ``ValueError`` when it does not parse or is not a list of objects."""

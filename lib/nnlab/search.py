@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from nnlab import knobs, models
+from nnlab.results import log_run
 from nnlab.splits import Splits
 from nnlab.training import STEPS_PER_EXECUTION, payload_key, source_hash
 
@@ -211,6 +212,7 @@ def budgeted_mlp_search(
         tuner.search(splits.x_train, splits.y_train, validation_data=(splits.x_val, splits.y_val),
                      epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0)
     seconds = time.perf_counter() - start
+    log_run(name, cached=reloaded)   # a search counts as one run
 
     rows = []
     for trial in tuner.oracle.trials.values():

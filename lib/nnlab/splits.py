@@ -30,6 +30,7 @@ class Splits:
     class_names: tuple[str, ...]
     source: str = ""
     note: str = ""
+    reencoded: bool = False   # a lossy copy of the canonical data (see nnlab.data.Dataset.reencoded)
 
     def fingerprint(self) -> dict[str, object]:
         """What identifies this split in a cache key: name, shapes and a hash of every label and pixel.
@@ -106,4 +107,5 @@ def load_splits(
         class_names=tuple(ds.class_names),
         source=ds.source,
         note=ds.note,
+        reencoded=ds.reencoded,
     )

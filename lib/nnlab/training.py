@@ -32,6 +32,7 @@ import numpy as np
 from nnlab._download import remove_stale_temporaries
 from nnlab._environment import env_flag
 from nnlab.data import runs_dir
+from nnlab.results import log_run
 from nnlab.splits import Splits
 
 HistoryDict = dict[str, list[float]]
@@ -258,10 +259,13 @@ def train(
     folder = runs_dir() / payload_key(payload)
     if cache and (folder / "run.json").exists():
         try:
-            return _load_run(folder, model, name, config)
+            run = _load_run(folder, model, name, config)
         except Exception:  # a damaged cache entry is retrained, never trusted
             shutil.rmtree(folder, ignore_errors=True)
             model = fresh_model()
+        else:
+            log_run(name, cached=True)
+            return run
 
     cbs = list(callbacks()) if callbacks else []
     board = _tensorboard_callback(name)
@@ -291,6 +295,7 @@ def train(
         except OSError as exc:   # keep the run that was trained; only its cache is lost
             warnings.warn(f"{name}: could not cache this run in {folder.parent} ({exc}); it will be trained "
                           "again next time. Set NNLAB_DATA to a writable folder.", stacklevel=2)
+    log_run(name, cached=False)
     return run
 
 
