@@ -194,7 +194,7 @@ policy = cnn_tools.precision_policy()
 print(f"precision policy for the CNN: {policy} · width {CNN['width']} · {CNN['epochs']} epochs · "
       f"batch {CNN['batch_size']} · cutout {CNN.get('cutout') or 'none'}")
 steps = cnn_tools.OneCycle.steps(len(data.x_train), CNN["epochs"], CNN["batch_size"])
-schedule = cnn_tools.one_cycle(0.4 * CNN["batch_size"] / 512, steps)
+schedule = cnn_tools.one_cycle(cnn_tools.cifar_peak_lr(CNN["batch_size"]), steps)   # what train_cifar_cnn uses
 xs = np.linspace(0, steps, 200).astype(int)
 fig, ax = plt.subplots(figsize=(6, 3))
 ax.plot(xs, [float(keras.ops.convert_to_numpy(schedule(s))) for s in xs], color=plots.run_colors(1)[0])

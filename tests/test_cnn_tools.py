@@ -302,6 +302,8 @@ def test_train_cifar_cnn_runs_tiny(tmp_path, monkeypatch):
     s = _splits(n=48, shape=(16, 16, 3))
     run = ct.train_cifar_cnn(s, epochs=1, batch_size=16, width=2, cache=True)
     assert run.epochs == 1 and run.params == run.model.count_params()
+    # the schedule lab 5c plots is the one trained: peak 0.4 at batches of 512, in proportion below
+    assert ct.cifar_peak_lr(512) == 0.4 and f"peak_lr={ct.cifar_peak_lr(16)!r}" in run.config["optimizer"]
     again = ct.train_cifar_cnn(s, epochs=1, batch_size=16, width=2, cache=True)
     assert again.cached
     binary = ct.train_cifar_cnn(ct.select_classes(s, ("cat", "dog")), epochs=1, batch_size=16, width=2,

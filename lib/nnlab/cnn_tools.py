@@ -741,6 +741,12 @@ measurement (:mod:`nnlab.throughput`) times the same recipe. Cutout as in the DA
 (at half width, 24 epochs, it left the test accuracy unchanged on a CPU: benchmarks/README.md)."""
 
 
+def cifar_peak_lr(batch_size: int) -> float:
+    """The peak learning rate of :func:`train_cifar_cnn`'s one-cycle schedule: 0.4 at batches of 512,
+    scaled in proportion to the batch (the linear scaling rule), so a smaller batch takes smaller steps."""
+    return 0.4 * batch_size / 512
+
+
 def train_cifar_cnn(
     splits: Splits,
     *,
@@ -762,7 +768,7 @@ def train_cifar_cnn(
 
     The recipe: pad-and-crop + flip augmentation inside the model (and :class:`RandomCutout` of
     ``cutout`` pixels when > 0), batch norm, SGD with Nesterov
-    momentum, a one-cycle learning rate (peak ``0.4·batch_size/512`` unless ``peak_lr`` is given),
+    momentum, a one-cycle learning rate (peak :func:`cifar_peak_lr` unless ``peak_lr`` is given),
     L2 on kernels, large batches, and ``mixed_float16`` on a GPU (``precision="auto"``). Data stay
     in memory and the train step is compiled (Keras's default) and run 32 steps per call
     (:data:`nnlab.training.STEPS_PER_EXECUTION`), so Keras comes back to Python once every 32 batches.
@@ -772,7 +778,7 @@ def train_cifar_cnn(
     from nnlab.training import train
 
     policy = precision_policy(precision)
-    peak = peak_lr if peak_lr is not None else 0.4 * batch_size / 512
+    peak = peak_lr if peak_lr is not None else cifar_peak_lr(batch_size)
     steps = OneCycle.steps(len(splits.x_train), epochs, batch_size)
     mean, std = channel_stats(splits.x_train)
     n_out = 1 if binary else splits.n_classes
