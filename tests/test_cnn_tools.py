@@ -355,6 +355,11 @@ def test_refresh_batch_norm_sets_the_running_statistics_to_the_data_averages():
     assert np.abs(stale - whole_batch).max() > 1e-2   # the stale statistics did differ
     for old, new in zip(before, model.get_weights()):   # the model handed in is unchanged
         np.testing.assert_array_equal(old, new)
+    # batch norm inside a nested model cannot be refreshed this way: refused, not silently left stale
+    inputs = keras.Input((12, 12, 2))
+    outer = keras.Model(inputs, keras.layers.Dense(3)(keras.layers.Flatten()(model(inputs))), name="outer")
+    with pytest.raises(ValueError, match="outer has some inside a nested model or layer: bn_"):
+        ct.refresh_batch_norm(outer, x)
 
 
 def test_one_cycle_factory_has_a_stable_repr():

@@ -578,6 +578,12 @@ def refresh_batch_norm(model: keras.Model, x: np.ndarray, batch_size: int = 256)
     PyTorch's ``torch.optim.swa_utils.update_bn`` does). ``model`` itself is left unchanged.
     Only top-level, channels-last batch-norm layers of a functional model are handled.
     """
+    top_level = [layer for layer in model.layers if isinstance(layer, layers.BatchNormalization)]
+    nested = [layer.name for layer in model._flatten_layers(include_self=False)
+              if isinstance(layer, layers.BatchNormalization) and not any(layer is t for t in top_level)]
+    if nested:   # they would keep their lagging statistics while the result looked refreshed
+        raise ValueError(f"refresh_batch_norm handles batch norm at the top level of a functional model only; "
+                         f"{model.name} has some inside a nested model or layer: {', '.join(nested)}")
     copy = keras.models.clone_model(model)
     copy.set_weights(model.get_weights())
     for bn in [layer for layer in copy.layers if isinstance(layer, layers.BatchNormalization)]:
