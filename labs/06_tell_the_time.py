@@ -283,8 +283,9 @@ claims.check("This lab (on Report 004's Fig. A.10)", "Report 004's periodic mode
 # ## One trunk, five heads
 #
 # Every family gets the same convolutional trunk, built by `nnlab.clock_models.clock_model`: a
-# 5×5 stride-2 *stem* (the first convolution, which halves the image at once), then residual stages that halve the map (two 3×3 convolutions with batch
-# norm and a shortcut), then the map is flattened — flattening, unlike averaging, keeps *where*
+# 5×5 stride-2 *stem* (the first convolution, which halves the image at once), then residual
+# stages that halve the map (two 3×3 convolutions with batch norm and a shortcut), then the
+# map is flattened — flattening, unlike averaging, keeps *where*
 # the hands are, and where they are is the time. The head is one dense ReLU layer and the
 # family's outputs; the multi-head model has one such layer per branch. The trunk is the same
 # for all, so the families differ only in what they are asked to output.
@@ -391,8 +392,8 @@ for preset in runs:  # errors above 90 minutes are counted in the last bar
 # Mean and median can tell different stories, and the 720-class model shows it best. Each of its
 # classes is one minute, so a clock it reads at all it reads to the minute (a small median). But
 # it learns each class from its own examples alone — the training clocks divided by 720, a handful
-# per class in the smaller profiles, about 40 (easy clocks) and 110 (hard) in the full one — and a clock whose class it
-# has not learned gets a reading anywhere on the dial, which the mean feels. That is the cost
+# per class in the smaller profiles, about 40 (easy clocks) and 110 (hard) in the full one — and
+# a clock whose class it has not learned gets a reading anywhere on the dial, which the mean feels. That is the cost
 # Report 004 feared from "too many classes". Whether it makes the model fail to generalize, as the
 # report concluded, is another matter: the claims at the end judge it on the share of clocks read
 # to within 5 minutes, and where most are, the claim is not confirmed.
