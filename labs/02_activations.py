@@ -47,7 +47,7 @@ from IPython.display import display
 from keras import ops
 
 from nnlab import models, plots, results, training
-from nnlab.claims import accuracy_noise_margin, ahead_beyond_noise, level, not_beaten
+from nnlab.claims import accuracy_noise_margin, ahead_beyond_noise, all_hold, level, not_beaten
 from nnlab.inspect import activation_stats, kernel_gradients, layer_outputs
 from nnlab.numpy_mlp import NumpyMLP
 from nnlab.splits import load_splits
@@ -242,9 +242,8 @@ if {"gelu", "silu"} <= set(SWEPT):  # the smoke profile trains only ReLU, tanh a
     # 1.5 points: the full profile's 6,000 validation images resolve about 1.1 points at this accuracy
     smooth_level = {opt: level(final_acc[opt][["relu", "gelu", "silu"]].to_dict(), n_val, reference="relu",
                                points=1.5) for opt in OPTIMIZERS}
-    smooth_verdicts = [holds for holds, _ in smooth_level.values()]
     claims.check("nnlab", "GELU and SiLU end level with ReLU, within 1.5 points, with SGD and with Adam",
-                 holds=False if False in smooth_verdicts else None if None in smooth_verdicts else True,
+                 holds=all_hold(holds for holds, _ in smooth_level.values()),
                  evidence="final validation accuracy minus ReLU's: "
                           + ", ".join(f"{a} · {opt} {100 * v:+.1f} pp" for (a, opt), v in smooth_gap.items())
                           + "; " + "; ".join(f"{opt}: {words}" for opt, (_, words) in smooth_level.items()),

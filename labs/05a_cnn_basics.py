@@ -33,7 +33,7 @@ from IPython.display import display
 
 import nnlab
 from nnlab import cnn_tools, plots, results
-from nnlab.claims import accuracy_noise_margin, ahead_beyond_noise, not_beaten, reaches, within_points
+from nnlab.claims import accuracy_noise_margin, ahead_beyond_noise, all_hold, not_beaten, reaches, within_points
 from nnlab.models import cnn, mlp
 from nnlab.splits import load_splits
 from nnlab.sweeps import sweep
@@ -396,10 +396,9 @@ n_sweep_test = len(fashion.y_test)   # every sweep's runs are scored on the same
 # each step up the strides, 1 → 2 → 4 → 8: ahead beyond the noise (True), behind beyond it (False), or untold
 stride_steps = {(a, b): ahead_beyond_noise(sa[a] - sa[b], accuracy_noise_margin(sa[a], sa[b], n_sweep_test))
                 for a, b in zip(sorted(sa), sorted(sa)[1:])}
-step_verdicts = list(stride_steps.values())
 claims.check("Report 003", "Every stride above 1 hurts (Report 003: MNIST, strides 1–3); here the Fashion-MNIST "
              "accuracy falls with each step up, 1 → 2 → 4 → 8, by more than the noise",
-             holds=False if False in step_verdicts else None if None in step_verdicts else True,
+             holds=all_hold(stride_steps.values()),
              evidence=", ".join(f"stride {k}: {sa[k]:.4f}" for k in sorted(sa)) + "; steps "
                       + ", ".join(f"{a}→{b} {100 * (sa[a] - sa[b]):+.2f} pp "
                                   f"({ {True: 'beyond', False: 'a rise beyond', None: 'within'}[v] } the noise of "

@@ -33,7 +33,7 @@ from IPython.display import display
 import nnlab
 from nnlab import clock_models as cm
 from nnlab import clocks, cnn_tools, plots, results
-from nnlab.claims import accuracy_noise_margin, ahead_beyond_noise, reaches
+from nnlab.claims import accuracy_noise_margin, ahead_beyond_noise, all_hold, reaches
 from nnlab.training import train
 
 profile, claims = nnlab.start_lab("Lab 6 — Tell the time")
@@ -553,10 +553,9 @@ def beats(preset, t, winners, losers):
     ``losers``, beyond the noise of the test clocks: False if one is behind beyond it, None if a lead is
     inside it (untold), else True; and the evidence."""
     n = len(data[preset].y_test)
-    verdicts = [ahead_beyond_noise(t[w][WITHIN] - t[v][WITHIN], accuracy_noise_margin(t[w][WITHIN], t[v][WITHIN], n))
-                for w in winners for v in losers]
-    holds = False if False in verdicts else None if None in verdicts else True
-    widest = max(accuracy_noise_margin(t[w][WITHIN], t[v][WITHIN], n) for w in winners for v in losers)
+    margins = {(w, v): accuracy_noise_margin(t[w][WITHIN], t[v][WITHIN], n) for w in winners for v in losers}
+    holds = all_hold(ahead_beyond_noise(t[w][WITHIN] - t[v][WITHIN], margin) for (w, v), margin in margins.items())
+    widest = max(margins.values())
     words = (f"{preset}, within 5 min: " + ", ".join(f"{cm.FAMILY_TITLES[f]} {t[f][WITHIN]:.1%}" for f in t)
              + f" (a lead counts beyond the noise, at most {100 * widest:.1f} points on {n:,} test clocks); mean: "
              + ", ".join(f"{t[f][MEAN]:.1f}" for f in t) + " min")

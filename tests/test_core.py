@@ -231,6 +231,13 @@ def test_the_accuracy_noise_margin_is_two_standard_errors_of_the_difference_and_
         claims.accuracy_noise_margin(0.5, 0.5, 0)
 
 
+def test_all_hold_refutes_on_any_false_and_leaves_untold_on_any_none():
+    assert claims.all_hold([True, True]) is True
+    assert claims.all_hold([True, None]) is None
+    assert claims.all_hold([None, False, True]) is False       # a refuted part refutes the claim
+    assert claims.all_hold(v for v in (True,)) is True          # any iterable, read once
+
+
 def test_reaches_misses_a_goal_only_beyond_the_noise_of_one_accuracy():
     # 10,000 images at a goal of 0.90: two standard errors of one accuracy are 0.6 points
     assert claims.reaches(0.905, 0.90, 10_000) == (True, "0.9050 against 0.9: at or above it (noise 0.60 points: "

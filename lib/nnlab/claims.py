@@ -68,6 +68,13 @@ def ahead_beyond_noise(lead: float, margin: float) -> bool | None:
     return lead > 0
 
 
+def all_hold(verdicts: Iterable[bool | None]) -> bool | None:
+    """Combine the verdicts of the parts of one claim: False if any part is refuted, else None if any
+    is untold (a lead inside the noise), else True."""
+    verdicts = list(verdicts)
+    return False if False in verdicts else None if None in verdicts else True
+
+
 def _noise_words(margin: float, n: int, sample: str) -> str:
     return f"{100 * margin:.1f} points (two standard errors of the difference on {n:,} {sample})"
 
@@ -157,8 +164,7 @@ def level(values: Mapping[str, float], n: int, *, points: float = 1.0, reference
     pairs = ([(reference, k) for k in names if k != reference] if reference is not None
              else [(a, b) for i, a in enumerate(names) for b in names[i + 1:]])
     tested = {pair: _within(values[pair[0]], values[pair[1]], n, points) for pair in pairs}
-    verdicts = [holds for holds, _, _ in tested.values()]
-    holds = False if False in verdicts else None if None in verdicts else True
+    holds = all_hold(verdict for verdict, _, _ in tested.values())
 
     def weight(pair: tuple[str, str]) -> tuple[bool, float]:   # among the pairs with the verdict, the widest gap
         return tested[pair][0] is holds, abs(values[pair[0]] - values[pair[1]])
