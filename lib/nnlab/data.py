@@ -642,15 +642,15 @@ def _read_cache(spec: DatasetSpec) -> tuple[Dataset | None, str]:
         digest = arrays_sha256(arrays)
         if digest != meta["sha256"]:
             raise FetchError(f"sha256 {digest[:16]}… does not match the hash stored with it")
-        _check_digest(spec, meta["variant"], digest, files_verified=meta["verified_by"] == "files",
-                      lossy=_is_lossy(spec, meta["variant"]))
+        lossy = _is_lossy(spec, meta["variant"])
+        _check_digest(spec, meta["variant"], digest, files_verified=meta["verified_by"] == "files", lossy=lossy)
     except Exception as exc:  # truncated zip, missing key, wrong shapes, flipped bytes…
         reason = f"corrupt ({type(exc).__name__}: {exc})"
         warnings.warn(f"nnlab.data: the cached {path} is {reason}; fetching {spec.name} again.",
                       DataWarning, stacklevel=4)
         return None, reason
     return Dataset(spec.name, *arrays, class_names=spec.class_names, source=f"cache {path} (from {meta['source']})",
-                   note=meta["note"], reencoded=_is_lossy(spec, meta["variant"])), "ok"
+                   note=meta["note"], reencoded=lossy), "ok"
 
 
 def _is_lossy(spec: DatasetSpec, variant: str) -> bool:
