@@ -33,7 +33,8 @@ from IPython.display import display
 
 import nnlab
 from nnlab import cnn_tools, plots, results
-from nnlab.claims import accuracy_noise_margin, ahead_beyond_noise, all_hold, not_beaten, reaches, within_points
+from nnlab.claims import (accuracy_noise_margin, ahead_beyond_noise, all_hold, not_beaten, rank_trend, reaches,
+                          within_points)
 from nnlab.models import cnn, mlp
 from nnlab.splits import load_splits
 from nnlab.sweeps import sweep
@@ -284,11 +285,12 @@ all_runs["depth"], fig = run_sweep("depth")
 # reports' longer runs, and the full profile's, let the others catch up.
 #
 # Most variants land within a few points of the base; the large strides fall far behind. The
-# chart reads each difference against the noise of the test set: the grey band is the base network's accuracy plus or minus
-# two standard errors of a difference (`nnlab.claims.accuracy_noise_margin`, the rule the claims
-# use). A grey dot inside it is not told apart from the base on these test images; green is
-# ahead of the base beyond the noise, red behind. (Each run is also one training seed: another
-# seed moves every dot a little, which the band does not include.)
+# chart reads each difference against the noise of the test set: the grey band is the base
+# network's accuracy plus or minus two standard errors of a difference
+# (`nnlab.claims.accuracy_noise_margin`, the rule the claims use). A grey dot inside it is not
+# told apart from the base on these test images; green is ahead of the base beyond the noise,
+# red behind. (Each run is also one training seed: another seed moves every dot a little, which
+# the band does not include.)
 
 # %%
 variants = {"base": all_runs["kernel_size"]["base"]}
@@ -308,17 +310,23 @@ fig = plots.dot_compare(test_acc, baseline=f"base ({variants['base'].params:,} p
 # epoch: −1 if more parameters always meant an earlier minimum, 0 if there is no order, so the
 # report's pattern predicts a negative ρ. In the full profile a run stops five epochs after
 # its minimum (early stopping, as in the report) or after 20 epochs, and the chart below lists
-# the variants from most to fewest parameters with the epoch of each one's minimum. A run of a
-# few epochs may end before any variant overfits: when every run's validation loss is still
-# falling at its last epoch, all minima share that epoch, there is nothing to rank, and the
-# claim is marked untested (in the full profile that would fail the lab: with all the training
-# images and 20 epochs the large variants are expected to overfit within the run).
+# the variants from most to fewest parameters with the epoch of each one's minimum.
+#
+# Fifteen noisy points can give a negative ρ by luck alone. `nnlab.claims.rank_trend` asks how
+# lucky: it pairs the same parameter counts with the same epochs at random 10,000 times and
+# counts how often that gives a ρ as low as ours. Under 5 % of the time, and the trend is
+# beyond chance (for 15 variants, about ρ ≤ −0.45); a ρ as high beyond chance would refute the
+# claim; anything between leaves it untested. So does a run of a few epochs that ends before
+# any variant overfits: every validation loss is still falling at its last epoch, all minima
+# share that epoch, and there is nothing to rank. In the full profile an untested claim fails
+# the lab; with all the training images and 20 epochs the large variants are expected to
+# overfit well within the run.
 
 # %%
 best_epoch = pd.Series({n: int(np.argmin(r.history["val_loss"])) + 1 for n, r in variants.items()})
 last_epoch = pd.Series({n: len(r.history["val_loss"]) for n, r in variants.items()})
 n_params = pd.Series({n: r.params for n, r in variants.items()})
-params_vs_epoch = n_params.rank().corr(best_epoch.rank())   # Spearman: the correlation of the ranks
+trend, params_vs_epoch, trend_words = rank_trend(n_params, best_epoch, items="variants")
 rho_defined = bool(np.isfinite(params_vs_epoch))
 epochs_text = (f"epoch {best_epoch.min()}" if best_epoch.min() == best_epoch.max()
                else f"epochs {best_epoch.min()}–{best_epoch.max()}")
@@ -345,10 +353,10 @@ if rho_defined:
 else:
     print(f"No chart: Spearman ρ is undefined in this run, because {why_undefined}.")
 claims.check("Report 004", "The more trainable parameters a CNN variant has, the sooner it tends to overfit (the "
-             "epoch of lowest validation loss falls as parameters rise: ρ < 0)",
-             holds=params_vs_epoch < 0 if rho_defined else None, kind="accuracy",
-             evidence=(f"Spearman ρ = {params_vs_epoch:+.2f} over {len(variants)} variants; lowest validation loss "
-                       f"at {epochs_text}" if rho_defined else f"untestable: ρ is undefined, {why_undefined}"))
+             "epoch of lowest validation loss falls as parameters rise: ρ < 0 beyond chance)",
+             holds=trend, kind="accuracy",
+             evidence=(f"Spearman {trend_words}; lowest validation loss at {epochs_text}" if rho_defined
+                       else f"untestable: ρ is undefined, {why_undefined}"))
 
 # %%
 models_all = list(anatomy.values()) + [r001]
@@ -393,7 +401,8 @@ pa = {run.config["padding"]: run.extra["test_accuracy"] for run in all_runs["pad
 claims.check("Report 004", "Large strides hurt: stride 8 in every layer is clearly worse than stride 1",
              holds=sa[1] - sa[8] > 0.02, evidence=f"stride 1: {sa[1]:.4f}, stride 8: {sa[8]:.4f}", kind="accuracy")
 n_sweep_test = len(fashion.y_test)   # every sweep's runs are scored on the same test images
-# each step up the strides, 1 → 2 → 4 → 8: ahead beyond the noise (True), behind beyond it (False), or untold
+# each step up the strides, 1 → 2 → 4 → 8: ahead beyond the noise (True), behind beyond it
+# (False), or untold
 stride_steps = {(a, b): ahead_beyond_noise(sa[a] - sa[b], accuracy_noise_margin(sa[a], sa[b], n_sweep_test))
                 for a, b in zip(sorted(sa), sorted(sa)[1:])}
 claims.check("Report 003", "Every stride above 1 hurts (Report 003: MNIST, strides 1–3); here the Fashion-MNIST "
@@ -424,17 +433,17 @@ claims.check("Report 004", "Same or valid padding makes no real difference on Fa
 # ## A tiny CNN
 #
 # Report 001 trained a CNN of only 2,066 parameters to 97.1 % on MNIST, ahead of a ten times
-# larger MLP. Ours, `nnlab.cnn_tools.tiny_cnn`, stays under 2,100 parameters — counting those
-# of its batch-normalization layers, which rescale each channel to mean 0 and variance 1 over
-# a batch (lab 5b looks at them closely) — by replacing all but the first convolution with *depthwise-separable*
-# ones: a separate 3×3 filter per input channel, then a 1×1 convolution that mixes channels.
-# A full 3×3 conv from 16 to 24 channels costs $9\cdot16\cdot24 = 3{,}456$ weights; the separable
-# one costs $9\cdot16 + 16\cdot24 = 528$. A *global average pool* replaces the flatten: it
-# averages each of the last 24 maps to a single number, so the classifier needs only
-# $(24+1)\cdot10$ weights. It trains with Adam and a one-cycle learning
+# larger MLP. Ours, `nnlab.cnn_tools.tiny_cnn`, stays under 2,100 parameters — counting those of
+# its batch-normalization layers, which rescale each channel to mean 0 and variance 1 over a
+# batch (lab 5b looks at them closely) — by replacing all but the first convolution with
+# *depthwise-separable* ones: a separate 3×3 filter per input channel, then a 1×1 convolution
+# that mixes channels. A full 3×3 conv from 16 to 24 channels costs $9\cdot16\cdot24 = 3{,}456$
+# weights; the separable one costs $9\cdot16 + 16\cdot24 = 528$. A *global average pool*
+# replaces the flatten: it averages each of the last 24 maps to a single number, so the
+# classifier needs only $(24+1)\cdot10$ weights. It trains with Adam and a one-cycle learning
 # rate (a short warm-up, then a cosine decay to zero). Beside it, trained the same way, the
-# smallest MLP of Report 001 — two hidden layers of 32 units, more than ten times the
-# parameters — which the report's 2 k CNN beat.
+# smallest MLP of Report 001 — two hidden layers of 32 units, more than ten times the parameters
+# — which the report's 2 k CNN beat.
 
 # %%
 mnist = load_splits("mnist", n_train=GOAL_TRAIN, n_test=GOAL_TEST, channels=True)
@@ -548,8 +557,8 @@ fig = plots.learning_curves({"Report 001 CNN (MNIST)": r001_run, "MNIST CNN": mn
 # goals are for the full profile.
 
 # %%
-# a goal (or a report's figure) is missed only when the run falls short by more than the noise of its test
-# images (nnlab.claims.reaches); the results table's "met" column below stays strict
+# a goal (or a report's figure) is missed only when the run falls short by more than the noise
+# of its test images (nnlab.claims.reaches); the results table's "met" column below stays strict
 for source, claim, run_acc, goal, n in (
         ("Report 001", "Report 001's CNN, rebuilt, reaches its 98.59 % on MNIST after 10 epochs", r001_acc, 0.9859,
          len(mnist.y_test)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -252,6 +253,14 @@ def test_reaches_misses_a_goal_only_beyond_the_noise_of_one_accuracy():
         claims.reaches(0.5, 0.5, 0)
 
 
+def test_within_margin_refutes_only_beyond_margin_and_points_and_leaves_a_wide_margin_untested():
+    assert claims.within_margin(0.004, 0.006, points=1.0) is True       # inside a margin narrower than the point
+    assert claims.within_margin(-0.008, 0.006, points=1.0) is True      # real, but within the point
+    assert claims.within_margin(0.012, 0.006, points=1.0) is False      # real and beyond the point
+    assert claims.within_margin(-0.012, 0.015, points=1.0) is None      # the margin is wider than the point
+    assert claims.within_margin(0.01, 0.002, points=1.0) is True        # exactly a point: inside the claim
+
+
 def test_within_points_confirms_refutes_or_leaves_untested_as_the_noise_allows():
     # 10,000 images near 0.98: a margin of 0.4 points, so one point is resolved either way
     assert claims.within_points(0.980, 0.975, 10_000)[0] is True
@@ -278,6 +287,28 @@ def test_not_beaten_is_refuted_only_by_a_rival_ahead_beyond_the_noise_or_the_tie
     assert holds is True and words.endswith("or 0.5 points, whichever is larger")
     with pytest.raises(ValueError, match="at least one rival"):
         claims.not_beaten({"adam": 0.9}, "adam", 100)
+
+
+def test_rank_trend_confirms_a_trend_only_beyond_chance_and_refutes_the_opposite_one():
+    x = list(range(15))
+    holds, rho, words = claims.rank_trend(x, [14 - v for v in x], items="variants")    # perfectly falling
+    assert holds is True and rho == pytest.approx(-1.0)
+    assert words == ("ρ = -1.00 over 15 variants; none of 10,000 random pairings give a ρ at least as low "
+                     "(beyond chance at 5 %)")
+    assert claims.rank_trend(x, x)[0] is False                                         # rising: refuted
+    assert claims.rank_trend(x, x, falling=False)[0] is True
+    weak = [1, 0, 2, 4, 3, 5, 7, 6, 9, 8, 12, 10, 11, 14, 13][::-1]                   # strong, with swaps
+    assert claims.rank_trend(x, weak)[0] is True
+    noisy = [3, 1, 2, 5, 4, 3, 7, 2, 9, 1, 4, 5, 6, 7, 3]                              # ρ = +0.39: within chance
+    holds, rho, words = claims.rank_trend(x, noisy)
+    assert holds is None and rho == pytest.approx(0.385, abs=1e-3) and words.endswith("(within chance at 5 %)")
+    assert claims.rank_trend(x, noisy) == (holds, rho, words)                          # the shuffles are seeded
+    # ties share their mean rank: two values only, still a clear fall
+    assert claims.rank_trend(x, [2] * 7 + [1] * 8)[0] is True
+    holds, rho, words = claims.rank_trend(x, [5] * 15)                                 # nothing to rank
+    assert holds is None and math.isnan(rho) and words == "ρ is undefined: y does not vary"
+    with pytest.raises(ValueError, match="equally long"):
+        claims.rank_trend([1, 2, 3], [1, 2])
 
 
 def test_level_applies_within_points_to_every_pair_or_against_a_reference():

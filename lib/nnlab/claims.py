@@ -25,6 +25,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Literal, get_args
 
+import numpy as np
+
 from nnlab.profiles import Profile, get_profile
 
 Kind = Literal["structural", "accuracy", "timing"]
@@ -79,14 +81,25 @@ def _noise_words(margin: float, n: int, sample: str) -> str:
     return f"{100 * margin:.1f} points (two standard errors of the difference on {n:,} {sample})"
 
 
+def within_margin(gap: float, margin: float, points: float) -> bool | None:
+    """The rule of "two accuracies are within ``points`` of each other", given the noise ``margin`` that a
+    gap must exceed to be real: refuted by a gap beyond both the margin and ``points``; untested when
+    the gap lies inside a margin wider than ``points`` (the measurement cannot resolve the claim);
+    confirmed otherwise. ``gap`` and ``margin`` are fractions (0.01 is a point). Used by
+    :func:`within_points` and :func:`level` (margin: :func:`accuracy_noise_margin`) and by lab 4, whose
+    margin also covers the spread of training seeds."""
+    gap = round(abs(gap), 6)   # rounded: 100 of 10,000 images is one point, not 1.0000000002
+    tolerance = points / 100
+    if gap > margin:
+        return gap <= tolerance
+    return None if margin > tolerance else True
+
+
 def _within(a: float, b: float, n: int, points: float) -> tuple[bool | None, float, bool]:
     """The rule of :func:`within_points` for one pair: (verdict, noise margin, gap beyond the margin?)."""
     margin = accuracy_noise_margin(a, b, n)
     beyond = ahead_beyond_noise(a - b, margin) is not None
-    gap = round(abs(a - b), 6)   # rounded: 100 of 10,000 images is one point, not 1.0000000002
-    tolerance = points / 100
-    holds = (gap <= tolerance) if beyond else (None if margin > tolerance else True)
-    return holds, margin, beyond
+    return within_margin(a - b, margin, points), margin, beyond
 
 
 def within_points(a: float, b: float, n: int, *, points: float = 1.0,
@@ -144,7 +157,7 @@ def not_beaten(values: Mapping[str, float], champion: str, n: int, *, tie_points
     holds = room[rival] <= 0
     words = (f"closest rival {rival} {100 * (values[rival] - best):+.2f} points against {champion}; a lead counts "
              "beyond " + _noise_words(margins[rival], n, sample)
-             + (f" or {tie_points:g} points, whichever is larger" if tie_points else ""))
+             + (f" or {tie_points:g} point{'' if tie_points == 1 else 's'}, whichever is larger" if tie_points else ""))
     return holds, words
 
 
@@ -175,6 +188,57 @@ def level(values: Mapping[str, float], n: int, *, points: float = 1.0, reference
              f"{100 * (values[a] - values[b]):.2f} points, {'beyond' if beyond else 'within'} the noise margin of "
              + _noise_words(margin, n, sample) + f"; the claim allows {points:g} point{'' if points == 1 else 's'}")
     return holds, words
+
+
+def _average_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks 1..n, tied values sharing the mean of their ranks (as Spearman's ρ needs)."""
+    order = np.argsort(values, kind="stable")
+    ranks = np.empty(len(values))
+    ranks[order] = np.arange(1, len(values) + 1)
+    for value in np.unique(values):
+        tied = values == value
+        ranks[tied] = ranks[tied].mean()
+    return ranks
+
+
+def rank_trend(x: Sequence[float], y: Sequence[float], *, falling: bool = True, shuffles: int = 10_000,
+               alpha: float = 0.05, items: str = "pairs") -> tuple[bool | None, float, str]:
+    """Test "``y`` tends to fall as ``x`` rises" (``falling=False``: to rise) by Spearman's rank correlation ρ
+    and a permutation test: how often ``shuffles`` random pairings of the same values give a ρ at least as
+    far in that direction.
+
+    Confirmed when that share is at most ``alpha`` (the trend is beyond chance), not confirmed when the
+    opposite trend is beyond chance, untested in between and when ρ is undefined (``x`` or ``y``
+    constant: nothing to rank). Ties are ranked by their mean rank, and the shuffles use their own fixed
+    seed, so a rerun gives the same verdict. Returns the verdict, ρ (NaN when undefined) and the
+    evidence's words, which call the (x, y) pairs ``items``. Used in lab 5a (more parameters, sooner overfitting).
+    """
+    x_values, y_values = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x_values.shape != y_values.shape or x_values.ndim != 1 or len(x_values) < 3:
+        raise ValueError(f"need two equally long sequences of at least 3 values, got {len(x)} and {len(y)}")
+    if np.ptp(x_values) == 0 or np.ptp(y_values) == 0:
+        return None, math.nan, "ρ is undefined: " + ("x" if np.ptp(x_values) == 0 else "y") + " does not vary"
+
+    def centred(ranks: np.ndarray) -> np.ndarray:
+        ranks = ranks - ranks.mean(axis=-1, keepdims=True)
+        return ranks / np.linalg.norm(ranks, axis=-1, keepdims=True)
+
+    rx, ry = centred(_average_ranks(x_values)), centred(_average_ranks(y_values))
+    rho = float(rx @ ry)
+    rng = np.random.default_rng(20_240_521)   # the test's own stream: same verdict on every rerun
+    shuffled = ry[rng.permuted(np.tile(np.arange(len(ry)), (shuffles, 1)), axis=1)]
+    null = shuffled @ rx
+    sign = -1 if falling else 1
+    p_trend = float(np.mean(sign * null >= sign * rho - 1e-12))       # as far in the claimed direction
+    p_opposite = float(np.mean(-sign * null >= -sign * rho - 1e-12))  # as far the other way
+    holds = True if p_trend <= alpha else False if p_opposite <= alpha else None
+    claimed_side = sign * rho > 0   # the evidence quotes the share on the side where ρ lies
+    share = p_trend if claimed_side else p_opposite
+    how_many = "none" if share == 0 else f"{100 * share:.1f} %"
+    direction = "low" if falling == claimed_side else "high"
+    words = (f"ρ = {rho:+.2f} over {len(x_values)} {items}; {how_many} of {shuffles:,} random pairings give a ρ at "
+             f"least as {direction} ({'beyond' if holds is not None else 'within'} chance at {100 * alpha:g} %)")
+    return holds, rho, words
 
 
 def markdown_table(rows: Iterable[Sequence[str]]) -> str:
