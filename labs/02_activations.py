@@ -181,8 +181,8 @@ display(hidden_table.style.format("{:.3f}").format("{:.1f}", subset=["training s
 # gradient's size, which undoes most of that shrinking — the gap between the activations
 # mostly closes. Among the other five the differences are small. The smooth GELU and SiLU,
 # defaults of many recent architectures, should end close to ReLU on a network this
-# shallow; whether they do in this run, within a point and a half (what the full profile's
-# validation images can resolve) and with either optimizer, is for the
+# shallow; whether they do in this run, within a point and a half (a little more than the
+# 1.1 points the full profile's validation images can resolve) and with either optimizer, is for the
 # claims table to say (asserted in the full profile only; the smoke profile does not train
 # them).
 #
@@ -216,8 +216,9 @@ claims.check("Report 000", "ReLU gives the best accuracy of ReLU, ELU, tanh and 
                       + ", ".join(f"{a} {adam_final[a]:.3f}" for a in four) + f"; {relu_words}"
                       + "; SGD, for comparison: " + ", ".join(f"{a} {sgd_final[a]:.3f}" for a in four),
              kind="accuracy")
-# "behind": ReLU ahead by more than the noise margin on the validation images, and by at least a point
-# (sigmoid) or a point and a half (tanh), so that a gap the validation draw could explain decides nothing
+# "behind": ReLU ahead by more than the noise margin on the validation images, and by at least a
+# point (sigmoid) or a point and a half (tanh), so that a gap the validation draw could explain
+# decides nothing
 sigmoid_lead = sgd_final["relu"] - sgd_final["sigmoid"]
 sigmoid_margin = accuracy_noise_margin(sgd_final["relu"], sgd_final["sigmoid"], n_val, floor_points=1)
 claims.check("Report 000", "With plain SGD, sigmoid networks learn more slowly than ReLU (the report: they get "
@@ -391,20 +392,19 @@ fig = plots.bar_compare(output_acc.to_dict(), ylabel="validation accuracy", titl
 # %% [markdown]
 # Read the table column by column:
 #
-# - **Accuracy and loss.** Every pairing with a positive output learns, matched or not, as
-#   Report 004 found for cross-entropy. Under CCE, softmax, exponential and (on TensorFlow)
-#   sigmoid train as the same model, up to rounding (checked below on the first epoch's loss,
-#   within 1 %; over many epochs rounding differences can let the runs drift apart a little):
-#   the loss normalizes the exponential into a softmax, and it reads the sigmoid's logits
-#   directly. Softplus is the only truly different model, and it still learns thanks to the
-#   division. A *linear* output under the probability-reading CCE has no such luck: its
-#   outputs can be negative and the "normalized" values are meaningless; under Poisson it
-#   takes the log of negative numbers and the loss becomes NaN. Its outputs can stay
-#   finite all the same (see the "NaN outputs" column): the NaN is only in the loss's
-#   *value*. The gradient of $\hat y - y\log\hat y$ with respect to $\hat y$ is
-#   $1 - y/\hat y$, a finite number, positive for every negative output, so each step
-#   pushes the outputs further down towards $-\infty$ (see its large negative median Σ)
-#   while the reported loss stays NaN.
+# - **Accuracy and loss.** Every pairing with a positive output learns, matched or not (Report
+#   004 found softmax, softplus and sigmoid alike under cross-entropy). Under CCE, softmax,
+#   exponential and (on TensorFlow) sigmoid train as the same model, up to rounding (checked
+#   below on the first epoch's loss, within 1 %; over many epochs rounding differences can let
+#   the runs drift apart a little): the loss normalizes the exponential into a softmax, and it
+#   reads the sigmoid's logits directly. Softplus is the only truly different model, and it
+#   still learns thanks to the division. A *linear* output under the probability-reading CCE has
+#   no such luck: its outputs can be negative and the "normalized" values are meaningless; under
+#   Poisson it takes the log of negative numbers and the loss becomes NaN. Its outputs can stay
+#   finite all the same (see the "NaN outputs" column): the NaN is only in the loss's *value*.
+#   The gradient of $\hat y - y\log\hat y$ with respect to $\hat y$ is $1 - y/\hat y$, a finite
+#   number, positive for every negative output, so each step pushes the outputs further down
+#   towards $-\infty$ (see its large negative median Σ) while the reported loss stays NaN.
 # - **Σ outputs.** Only the softmax layer returns numbers that sum to one (the from-logits
 #   model returns logits, which need a softmax before they read as probabilities). A
 #   softplus, sigmoid or exponential model trained with CCE predicts numbers whose sum is
@@ -472,7 +472,7 @@ claims.check("Report 004", "An exponential output is expensive to compute (a tim
 #
 # We build six 8-layer MLPs (64 units per layer), run 256 MNIST images through them *before
 # any training*, and read every hidden layer's output with `nnlab.inspect.layer_outputs`;
-# `nnlab.inspect.activation_stats` (the same helper lab 1 used on its NumPy MLP) turns those
+# `nnlab.inspect.activation_stats` (the helper behind lab 1's `NumpyMLP.layer_stats`) turns those
 # outputs into per-layer fractions. `nnlab.inspect.kernel_gradients` gives each layer's
 # gradient $\partial L/\partial W$ from the backend's own autodiff.
 
@@ -540,7 +540,9 @@ display(stats_table.style.format("{:.3g}"))
 #   dead on every training image.
 #
 # Report 000 explained stalled sigmoid and tanh networks by saturation. Saturation does stop
-# gradients, but it is not needed for them to vanish:
+# gradients, but it is not needed for them to vanish — at least in a deep net: the report's own
+# MLP had one hidden layer, where vanishing has few layers to compound over, so the test below
+# is of the explanation in general, not of the report's network:
 
 # %%
 sat_big = {k: min(s["frac_saturated"] for s in init_stats[k]) for k in ("sigmoid, N(0, 1)", "tanh, N(0, 1)")}
@@ -553,8 +555,9 @@ claims.check("Report 000", "Sigmoid and tanh units saturate (outputs on the flat
                       + "; with Glorot, most saturated layer: "
                       + ", ".join(f"{k.split(',')[0]} {v:.1%}" for k, v in sat_glorot.items()))
 sig_ratio = grad_norms["sigmoid, Glorot"][0] / grad_norms["sigmoid, Glorot"][-1]
-claims.check("Report 000", "Saturation is why sigmoid gradients vanish, tested as: without saturation they do not "
-             "vanish (a net with no saturated unit whose gradients vanish refutes it)",
+claims.check("nnlab (after Report 000)", "Saturation is why sigmoid gradients vanish, tested as: without "
+             f"saturation they do not vanish (a net with no saturated unit whose gradients vanish refutes it; here "
+             f"{DEPTH} layers deep, where the report's MLP had one hidden layer)",
              holds=not (sat_glorot["sigmoid, Glorot"] < 0.01 and sig_ratio < 1e-3),
              evidence=f"sigmoid + Glorot: {sat_glorot['sigmoid, Glorot']:.1%} saturated, yet "
                       f"‖∂L/∂W₁‖ / ‖∂L/∂W_out‖ = {sig_ratio:.1e} at depth {DEPTH}", expected=False)
@@ -782,8 +785,8 @@ claims.assert_all()
 # 1. Dying by degrees. Add `"ReLU, He, bias −0.1": ("relu", "he_normal", -0.1)` and a −0.2
 #    entry to `AT_INIT` (start each label with "ReLU": the dead-units panel picks its lines
 #    by that) and rerun the statistics cells; nothing is trained. Before you run, guess each
-#    new row of `stats_table` in the column of units flat on every image. Which layer dies
-#    first as the bias falls, and why that one?
+#    new line of the dead-units panel (per layer; `init_stats[label][i]["frac_dead"]` gives
+#    layer i + 1). Which layer dies first as the bias falls, and why that one?
 # 2. ReLU's lead under another seed. In a new cell after the claims, repeat the `sweep(...)`
 #    that makes `hidden_sweep` with `grid={"activation": four, "optimizer": ["adam"]}` and
 #    `seed=1` (`sweep` hands it to `set_seed` before each model is built). Collect each run's
