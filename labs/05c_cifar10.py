@@ -87,12 +87,13 @@ fig = plots.image_grid(data.x_train[first], [names[data.y_train[i]] for i in fir
 # Report 000's first network was lab 1's kind: written in NumPy, one hidden layer of 100 units,
 # batches of 200 images, 1,500 steps at a learning rate of 0.002, about 46 % on the test images
 # (the report names neither the activation nor the optimizer; we use ReLU and plain SGD). We
-# train the same shape with lab 1's `NumpyMLP` on the same split — each image flattened to 3,072 numbers and
-# standardized with the training images' mean and spread, He initialization (the report
-# started from weights of scale 10⁻⁴, far smaller) and a learning rate of 0.01.
+# train the same shape with lab 1's `NumpyMLP` on the same split — each image flattened to 3,072
+# numbers and standardized with the training images' mean and spread, He initialization (the
+# report started from weights of scale 10⁻⁴, far smaller) and a learning rate of 0.01.
 
 # %%
-# NumpyMLP flattens each image itself; here the pixels are only standardized (per position, one spread)
+# NumpyMLP flattens each image itself; here the pixels are only standardized (per position, one
+# spread)
 pixel_mean, pixel_std = data.x_train.mean(axis=0), data.x_train.std()
 x_train_std, x_val_std, x_test_std = ((x - pixel_mean) / pixel_std for x in (data.x_train, data.x_val, data.x_test))
 numpy_start = time.perf_counter()
@@ -265,7 +266,8 @@ claims.check("This lab", "The recipe's augmentation is identity at inference and
 claims.check("This lab", "Every conv layer of the ResNet-ish CNN has k·k·c_in·c_out weights (no bias: the "
              "batch norm after it has one)", holds=not cnn_tools.formula_mismatches(cnn_model),
              evidence=f"{len(cnn_tools.conv_layers(cnn_model))} conv layers, {cnn_run.params:,} parameters in all")
-# a figure or goal is missed only when short by more than the noise of the test images (nnlab.claims.reaches)
+# a figure or goal is missed only when short by more than the noise of the test images
+# (nnlab.claims.reaches)
 n_test = len(data.y_test)
 numpy_holds, numpy_words = reaches(numpy_acc, 0.46, n_test)
 claims.check("Report 000", "A NumPy MLP with one hidden layer of 100 units reaches about 46 % (the report names no "
@@ -294,9 +296,10 @@ if gpu_available():   # the goal is a GPU's: a CPU's time says nothing about it
 else:
     print(f"The 5-minute goal is for one GPU; this page trained the CNN (width {CNN['width']}) in "
           f"{cnn_run.seconds:.0f} s on {device_description()}, so the goal is not checked here.")
-# The cat ↔ dog count against the most confused other pair. Counts of rare events vary like Poisson
-# counts, so the difference of two has a standard error of about √(a + b); a lead within two of them is
-# not told apart from the luck of which test images were drawn, and leaves the claim untested.
+# The cat ↔ dog count against the most confused other pair. Counts of rare events vary like
+# Poisson counts, so the difference of two has a standard error of about √(a + b); a lead within
+# two of them is not told apart from the luck of which test images were drawn, and leaves the
+# claim untested.
 cat, dog = names.index("cat"), names.index("dog")
 cat_dog = int(cm[cat, dog] + cm[dog, cat])
 rival = next(p for p in top_pairs if {p[0], p[1]} != {"cat", "dog"})
@@ -316,8 +319,8 @@ results.record(LAB, "CIFAR-10 CNN (ResNet-ish recipe), test accuracy", cnn_acc, 
                report="Report 003 (71.2 %); Report 000 (≈70 %)", goal=0.90, seconds=cnn_run.seconds)
 results.record(LAB, "CIFAR-10 CNN (ResNet-ish recipe), test accuracy averaged with the mirror image", cnn_acc_mirror,
                unit="accuracy", report_best=0.712, report="Report 003 (71.2 %); Report 000 (≈70 %)", goal=0.90)
-# The time goal belongs to the full recipe (≥ 90 % in ≤ 5 minutes): a smaller profile's CNN is faster
-# because it is smaller, so there the time is shown without a goal.
+# The time goal belongs to the full recipe (≥ 90 % in ≤ 5 minutes): a smaller profile's CNN is
+# faster because it is smaller, so there the time is shown without a goal.
 results.record(LAB, "CIFAR-10 CNN (ResNet-ish recipe), training time", cnn_run.seconds, unit="s",
                goal=300 if profile.is_full else None, higher_is_better=False,
                report="no report figure; the goal (≤ 5 min) is the full recipe's, on one H100 "
@@ -382,16 +385,16 @@ results.record(LAB, "Cat vs dog from CIFAR-10 (binary CNN), test accuracy", cd_a
 #
 # ## What the reports claimed, and what we found
 #
-# The reports' CNNs were far ahead of their MLPs on CIFAR-10; whether ours is, by the margin
-# the claims table asks for, is asserted in the full profile. Over the full profile's 100
-# epochs, augmentation is meant to lift the MLP past the reports' MLPs — the claims table's MLP
-# row, also asserted only there, says whether it did; in a short run it tends to cost the MLP
-# accuracy instead, as its results above may show. The CNN gains from everything modern training adds —
-# batch norm, residual blocks, augmentation, a learning-rate schedule — which together are meant
-# to take it from the reports' 70 % to above 90 % in minutes; the claims table says whether this
-# page's run got there. The accuracy claims are asserted with the full data only; the timing
-# claim is measured on a GPU and shown, never asserted; the structural ones are asserted in
-# every profile.
+# The reports' CNNs were far ahead of their MLPs on CIFAR-10; whether ours is, by the margin the
+# claims table asks for, is asserted in the full profile. Over the full profile's 100 epochs,
+# augmentation is meant to lift the MLP past the reports' MLPs — the claims table's MLP row,
+# also asserted only there, says whether it did; in a short run it tends to cost the MLP
+# accuracy instead, as its results above may show. The CNN gains from everything modern training
+# adds — batch norm, residual blocks, augmentation, a learning-rate schedule — which together
+# are meant to take it from the reports' 70 % to above 90 % in minutes; the claims table says
+# whether this page's run got there. The accuracy claims are asserted with the full data only;
+# the timing claim is measured on a GPU and shown, never asserted; the structural ones are
+# asserted in every profile.
 
 # %%
 trained_here = [mlp_plain, mlp_aug, cnn_run, catdog_run]
@@ -420,7 +423,8 @@ claims.assert_all()
 #    beyond `nnlab.claims.accuracy_noise_margin(a, b, len(data.y_test))`, and do the training
 #    and validation curves (`plots.learning_curves`) sit closer together than `cnn_run`'s?
 # 3. Report 000's budget. Report 000 trained its NumPy MLP for 1,500 steps of 200 images at
-#    a learning rate of 0.002. How many epochs of `data.x_train` is that? Set `NUMPY_EPOCHS`
+#    a learning rate of 0.002. How many epochs of this profile's `data.x_train` is that (the
+#    answer depends on the profile: smoke and quick train on a subset)? Set `NUMPY_EPOCHS`
 #    to it and rerun the NumPy cell with this lab's `lr=0.01`, then with 0.002. Which comes
 #    nearer the report's 46 % (the claim row on the NumPy MLP), and is the difference between
 #    the two beyond the noise margin?

@@ -66,7 +66,8 @@ BATCH = profile.pick(smoke=64, quick=64, full=256)
 PEAK_LR = 3e-3
 PRECISION = cnn_tools.precision_policy()   # mixed_float16 on a GPU (outputs stay float32), float32 on a CPU
 keras.mixed_precision.set_global_policy(PRECISION)
-# The hard clocks are expensive on a CPU: smaller profiles train only Report 004's two best families on them.
+# The hard clocks are expensive on a CPU: smaller profiles train only Report 004's two best
+# families on them.
 HARD_FAMILIES = profile.pick(smoke=("periodic",), quick=("multi_head", "periodic"), full=cm.FAMILIES)
 print(f"clocks of {SIZE}×{SIZE} px; training clocks: " + ", ".join(f"{n:,} {p}" for p, n in N_TRAIN.items())
       + "; epochs: " + ", ".join(f"{n} on {p}" for p, n in EPOCHS.items())
@@ -391,12 +392,13 @@ for preset in runs:  # errors above 90 minutes are counted in the last bar
 #
 # Mean and median can tell different stories, and the 720-class model shows it best. Each of its
 # classes is one minute, so a clock it reads at all it reads to the minute (a small median). But
-# it learns each class from its own examples alone — the training clocks divided by 720, a handful
-# per class in the smaller profiles, about 40 (easy clocks) and 110 (hard) in the full one — and
-# a clock whose class it has not learned gets a reading anywhere on the dial, which the mean feels. That is the cost
-# Report 004 feared from "too many classes". Whether it makes the model fail to generalize, as the
-# report concluded, is another matter: the claims at the end judge it on the share of clocks read
-# to within 5 minutes, and where most are, the claim is not confirmed.
+# it learns each class from its own examples alone — the training clocks divided by 720, a
+# handful per class in the smaller profiles, about 40 (easy clocks) and 110 (hard) in the full
+# one — and a clock whose class it has not learned gets a reading anywhere on the dial, which
+# the mean feels. That is the cost Report 004 feared from "too many classes". Whether it makes
+# the model fail to generalize, as the report concluded, is another matter: the claims at the
+# end judge it on the share of clocks read to within 5 minutes, and where most are, the claim is
+# not confirmed.
 #
 # ## Ask the models yourself
 #
@@ -512,7 +514,8 @@ for family, run in runs["hard"].items():
     row["hard → hard"] = cm.error_summary(data["hard"].y_test, run.extra["test_minutes"])["mean"]
     run.extra["mirrored_minutes"] = cm.predict_minutes_mirrored(run.model, family, data["hard"].x_test)
     row["hard → hard, with mirror"] = cm.error_summary(data["hard"].y_test, run.extra["mirrored_minutes"])["mean"]
-display(pd.DataFrame(transfer).T.rename_axis("mean error (min)").style.format("{:.2f}", na_rep="—"))
+display(pd.DataFrame(transfer).T.rename_axis("family").style.format("{:.2f}", na_rep="—")
+        .set_caption("Mean error in minutes; trained on → tested on"))
 
 # %% [markdown]
 # Compare the "easy → hard" column with its neighbours: with "easy → easy", the same model on
@@ -606,7 +609,8 @@ claims.check("nnlab", "With (sin, cos) pairs and the hour chosen with the minute
              "(< 1 % of the test clocks off by 50–70 min)", holds=slip_share < 0.01,
              evidence=f"{preset}: {slip_share:.2%}", kind="accuracy")
 
-# Report 004's mean errors on its own clocks, family by family (it gives none in minutes for its classifiers)
+# Report 004's mean errors on its own clocks, family by family (it gives none in minutes for its
+# classifiers)
 REPORT_MINUTES = {"regression": (19.0, "Report 004 (19–25 min)"), "multi_head": (5.0, "Report 004"),
                   "periodic": (6.0, "Report 004 (cos targets)")}
 results.clear(LAB)  # the profiles record different sets of numbers: start afresh
