@@ -334,7 +334,9 @@ relu = repeated_matmul_norms(100, DIM, sigmas=(1 / np.sqrt(DIM), np.sqrt(2 / DIM
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
 for ax, runs, title in ((axes[0], linear, "x ← W x"), (axes[1], relu, "x ← relu(W x)")):
     for sigma, norms in runs.items():
-        ax.semilogy(np.clip(norms, 1e-300, 1e300), label=f"σ = {sigma:.3g} (σ√n = {sigma * np.sqrt(DIM):.2f})")
+        named = {1.0: ": 1/√n", round(float(np.sqrt(2)), 6): ": He's √(2/n)"}   # by σ√n
+        name = named.get(round(float(sigma * np.sqrt(DIM)), 6), "")
+        ax.semilogy(np.clip(norms, 1e-300, 1e300), label=f"σ = {sigma:.3g}{name} (σ√n = {sigma * np.sqrt(DIM):.2f})")
     plots.log_ticks(ax)   # round powers of ten
     ax.set_xlabel("layer")
     ax.set_ylabel("‖x‖ (starts at 1)")
@@ -536,7 +538,9 @@ claims.assert_all()
 #    float32 ($u \approx 6\cdot10^{-8}$), then check: run `numpy_mlp_gradcheck` as for
 #    `check` on `NumpyMLP(LAYERS, activation="relu", init="he", seed=0, dtype=np.float32)`
 #    (its float32 warning is expected) and plot its `max_abs_error` against `N` beside
-#    `check`'s.
+#    `check`'s. That network is untrained and `reference` is not: for a like-for-like pair, run
+#    the float64 check on an untrained `NumpyMLP(LAYERS, activation="relu", init="he", seed=0)`
+#    as well.
 # 4. A wider thin network. Set `THIN = [784] + [32] * 6 + [10]` and rerun the per-layer
 #    statistics cell and the claim after it (the Keras runs keep their own `(8,) * 6`). First
 #    predict, from the lab's factor $0.03\sqrt{n}/\sqrt 2$ per layer with $n = 32$, the ratio
