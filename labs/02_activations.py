@@ -435,7 +435,8 @@ claims.check("Report 004", "Softmax, softplus and sigmoid outputs (one loss, CCE
              "in accuracy",
              holds=same_holds,
              evidence="validation accuracy " + ", ".join(f"{k.split(' ')[0]} {v:.3f}" for k, v in same_three.items())
-                      + f"; {same_words}",
+                      + f"; {same_words} ({backend}: sigmoid + CCE "
+                      + ("reads the logits" if backend == "tensorflow" else "divides the outputs by their sum") + ")",
              kind="accuracy")
 
 
