@@ -35,9 +35,11 @@ CHROMIUM ?= /usr/bin/chromium
 
 help: ## list the targets
 	@echo "nnlab — make targets:"
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-11s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-17s %s\n", $$1, $$2}'
 	@echo "Settings: NNLAB_PROFILE=smoke|quick|full (default: full on a GPU, quick otherwise),"
-	@echo "          KERAS_BACKEND=tensorflow|jax|torch, NNLAB_DATA=<cache folder>."
+	@echo "          KERAS_BACKEND=tensorflow|jax|torch, NNLAB_DATA=<cache folder> (book/setup.md lists the rest)."
+	@echo "Make variables: PYTHON=python3.11 (the Python for .venv), DATASETS=\"mnist fashion_mnist\" (what to fetch),"
+	@echo "          PYTEST_ARGS=\"-x --durations=20\" (passed to pytest by the test targets)."
 
 $(STAMP): requirements.txt pyproject.toml
 	@echo "==> setting up $(VENV) (first time: a few minutes)"
