@@ -212,8 +212,8 @@ plots.bar_compare(final, ylabel="validation accuracy after training", title="Ini
 # 2 pp), and a lead counts only beyond the noise of the validation images: two runs scored on
 # a different draw of images could move that much by luck alone. The margin is two standard
 # errors of the difference of two accuracies measured on the same $n$ images,
-# $2\sqrt{(a(1-a) + b(1-b))/n}$ (`nnlab.claims.accuracy_noise_margin`): on 6,000 images near
-# 97 %, about 0.6 pp.
+# $2\sqrt{(a(1-a) + b(1-b))/n}$ (`nnlab.claims.accuracy_noise_margin`): on 10,000 images near
+# 97 %, about 0.5 pp.
 
 # %%
 good = max(final["Glorot"], final["He"])
