@@ -175,9 +175,8 @@ claims.check(
 )
 five = {"SGD": sgd, "Adadelta": others["adadelta"], "Adagrad": others["adagrad"], "Adam": others["adam"],
         "RMSprop": others["rmsprop"]}
-# a tie of a point: Report 000 itself "also observed good results with Adagrad and RMSprop", and
-# RMSprop and Adam end a fraction of a point apart, an order that another backend's rounding can
-# swap
+# a tie of a point: Report 000 itself saw "good results" with Adagrad and RMSprop too, and RMSprop
+# and Adam end a fraction of a point apart, an order that another backend's rounding can swap
 adam_holds, adam_words = not_beaten(five, "Adam", len(mnist.y_val), tie_points=1.0)
 claims.check(
     "Report 000", "Of SGD, Adadelta, Adagrad, Adam and RMSprop, Adam ends highest (ties allowed: no other ahead "
