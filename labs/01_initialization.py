@@ -330,13 +330,13 @@ DIM = 256
 linear = repeated_matmul_norms(100, DIM, sigmas=(0.01, 0.05, 1 / np.sqrt(DIM), 0.1, 1.0), seed=0)
 relu = repeated_matmul_norms(100, DIM, sigmas=(1 / np.sqrt(DIM), np.sqrt(2 / DIM)), seed=0, activation="relu")
 
+SCALE_NAMES = {1 / np.sqrt(DIM): ": 1/√n", np.sqrt(2 / DIM): ": He's √(2/n)"}   # the two scales the text names
 # each panel has its own y range: on the left's 200 decades the ReLU chain's 16 would look flat
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
 for ax, runs, title in ((axes[0], linear, "x ← W x"), (axes[1], relu, "x ← relu(W x)")):
     for sigma, norms in runs.items():
-        named = {1.0: ": 1/√n", round(float(np.sqrt(2)), 6): ": He's √(2/n)"}   # by σ√n
-        name = named.get(round(float(sigma * np.sqrt(DIM)), 6), "")
-        ax.semilogy(np.clip(norms, 1e-300, 1e300), label=f"σ = {sigma:.3g}{name} (σ√n = {sigma * np.sqrt(DIM):.2f})")
+        ax.semilogy(np.clip(norms, 1e-300, 1e300),
+                    label=f"σ = {sigma:.3g}{SCALE_NAMES.get(sigma, '')} (σ√n = {sigma * np.sqrt(DIM):.2f})")
     plots.log_ticks(ax)   # round powers of ten
     ax.set_xlabel("layer")
     ax.set_ylabel("‖x‖ (starts at 1)")

@@ -241,14 +241,14 @@ l1_acc, l2_acc = best_acc(reg, EQUAL_STRENGTH_L1), best_acc(reg, "kernel_l2 = 0.
 # L1 not ahead beyond the noise — and the evidence says whether L2's lead clears the noise.
 l2_lead = l2_acc - l1_acc
 l2_margin = noise_margin(l1_acc, l2_acc)
-l1_not_ahead, _ = not_beaten({"L2": l2_acc, "L1": l1_acc}, "L2", len(mnist.y_val))
+l2_verdict = ahead_beyond_noise(l2_lead, l2_margin)   # False: L1 ahead beyond the noise
 l1_l2_close, _ = within_points(l2_acc, l1_acc, len(mnist.y_val), points=2.0, sample="validation images")
 l2_clear = {True: "L2 ahead beyond the noise", False: "L1 ahead beyond the noise",
-            None: "who is ahead is within the noise"}[ahead_beyond_noise(l2_lead, l2_margin)]
+            None: "who is ahead is within the noise"}[l2_verdict]
 claims.check(
     "Report 000", "L1 and L2 on the weights give similar accuracy, L2 a little ahead (here at equal strength, "
     "λ = 1e-4: within 2 points, and L1 not ahead of L2 beyond the validation noise)",
-    holds=all_hold([l1_not_ahead, l1_l2_close]),
+    holds=all_hold([l2_verdict is not False, l1_l2_close]),
     evidence=f"L2 {l2_acc:.4f}, L1 {l1_acc:.4f}: L2 {100 * l2_lead:+.2f} pp, {l2_clear} ({100 * l2_margin:.2f} pp: "
              f"two standard errors of the difference on {len(mnist.y_val):,} validation images; one training "
              "seed, so seed-to-seed variation is not included)",

@@ -190,17 +190,6 @@ def level(values: Mapping[str, float], n: int, *, points: float = 1.0, reference
     return holds, words
 
 
-def _average_ranks(values: np.ndarray) -> np.ndarray:
-    """Ranks 1..n, tied values sharing the mean of their ranks (as Spearman's ρ needs)."""
-    order = np.argsort(values, kind="stable")
-    ranks = np.empty(len(values))
-    ranks[order] = np.arange(1, len(values) + 1)
-    for value in np.unique(values):
-        tied = values == value
-        ranks[tied] = ranks[tied].mean()
-    return ranks
-
-
 def rank_trend(x: Sequence[float], y: Sequence[float], *, falling: bool = True, shuffles: int = 10_000,
                alpha: float = 0.05, items: str = "pairs") -> tuple[bool | None, float, str]:
     """Test "``y`` tends to fall as ``x`` rises" (``falling=False``: to rise) by Spearman's rank correlation ρ
@@ -219,11 +208,14 @@ def rank_trend(x: Sequence[float], y: Sequence[float], *, falling: bool = True, 
     if np.ptp(x_values) == 0 or np.ptp(y_values) == 0:
         return None, math.nan, "ρ is undefined: " + ("x" if np.ptp(x_values) == 0 else "y") + " does not vary"
 
-    def centred(ranks: np.ndarray) -> np.ndarray:
-        ranks = ranks - ranks.mean(axis=-1, keepdims=True)
-        return ranks / np.linalg.norm(ranks, axis=-1, keepdims=True)
+    import pandas as pd   # here, not at the top: nnlab's start-up imports this module
 
-    rx, ry = centred(_average_ranks(x_values)), centred(_average_ranks(y_values))
+    def centred_ranks(values: np.ndarray) -> np.ndarray:   # ties share their mean rank, as Spearman's ρ needs
+        ranks = pd.Series(values).rank().to_numpy()
+        ranks = ranks - ranks.mean()
+        return ranks / np.linalg.norm(ranks)
+
+    rx, ry = centred_ranks(x_values), centred_ranks(y_values)
     rho = float(rx @ ry)
     rng = np.random.default_rng(20_240_521)   # the test's own stream: same verdict on every rerun
     shuffled = ry[rng.permuted(np.tile(np.arange(len(ry)), (shuffles, 1)), axis=1)]
