@@ -60,6 +60,18 @@ def test_bench_writes_after_each_lab_keeps_other_labs_and_survives_a_failure(tmp
     assert "| 02_b | accuracy |" in table and "(lab failed)" in table
 
 
+@pytest.mark.parametrize("profile, timeout", [("quick", bench.CELL_TIMEOUT), ("full", None)])
+def test_only_a_full_profile_bench_lets_a_cell_run_for_hours(tmp_path, monkeypatch, profile, timeout):
+    labs = _fake_labs(tmp_path, ["01_a"])
+    timeouts = []
+    monkeypatch.setattr(bench, "lab_paths", lambda names=None: labs)
+    monkeypatch.setattr(bench, "run_lab", lambda path, timeout=bench.CELL_TIMEOUT: timeouts.append(timeout) or 0.0)
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    monkeypatch.setattr(profiles, "loaded_backend", lambda: None)
+    bench.run_bench(profile, out_dir=tmp_path)
+    assert timeouts == [timeout]
+
+
 def test_bench_keeps_each_labs_claims_table_beside_its_numbers(tmp_path, monkeypatch):
     from nnlab.claims import Claims
 

@@ -47,6 +47,10 @@ LABS_DIR = REPO_ROOT / "labs"
 OUT_DIR = REPO_ROOT / "benchmarks"
 RESULT_FIELDS = {f.name for f in fields(Result)}
 RUN_LOG_FILE = "runs.jsonl"
+# Seconds a cell of a smoke or quick run may take before the run counts as hung. A full-profile
+# run has no such limit: on a CPU one cell may train for over an hour (lab 4's first training
+# cell trains 24 networks, about an hour on 2 cores), and the GPU call has its own deadline.
+CELL_TIMEOUT = 3600
 """The lab in progress notes its Keras runs here, in its results folder (:func:`nnlab.results.log_run`)."""
 
 
@@ -111,8 +115,10 @@ def kernel_config() -> "traitlets.config.Config":
     return config
 
 
-def run_lab(path: Path, timeout: int = 3600) -> float:
+def run_lab(path: Path, timeout: int | None = CELL_TIMEOUT) -> float:
     """Execute one lab as a notebook in its own folder; return the seconds it took.
+
+    ``timeout``: seconds a cell may run (``None``: no limit).
 
     Raises :class:`LabStopped` when a signal ended the run: the notebook client catches
     SIGTERM and SIGINT itself, shuts the kernel down, and the run then ends in whatever
@@ -307,6 +313,7 @@ def run_bench(profile: str, names: list[str] | None = None, out_dir: Path = OUT_
     ``lab_status: "stopped"``, and ends with ``SystemExit(124)``; even a run killed outright
     keeps it, as of the last snapshot (every :data:`SNAPSHOT_SECONDS`). ``concurrent``: how many
     bench processes share the device (``device_run.sh --parallel``), recorded with each lab's seconds.
+    A cell that runs longer than :data:`CELL_TIMEOUT` fails its lab, except in the full profile.
     """
     from nnlab.profiles import get_profile, keras_backend
 
@@ -342,7 +349,7 @@ def run_bench(profile: str, names: list[str] | None = None, out_dir: Path = OUT_
                     running.update(lab=path.stem, start=time.perf_counter())
                 status = "ok"
                 try:
-                    run_lab(path)
+                    run_lab(path, timeout=None if profile == "full" else CELL_TIMEOUT)
                 except Exception as exc:  # keep going: the other labs' numbers are still worth having
                     status = "failed"
                     failed.append(path.stem)
