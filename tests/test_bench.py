@@ -61,15 +61,19 @@ def test_bench_writes_after_each_lab_keeps_other_labs_and_survives_a_failure(tmp
 
 
 @pytest.mark.parametrize("profile, timeout", [("quick", bench.CELL_TIMEOUT), ("full", None)])
-def test_only_a_full_profile_bench_lets_a_cell_run_for_hours(tmp_path, monkeypatch, profile, timeout):
+def test_bench_labs_run_with_static_explorers_and_only_full_ones_without_a_cell_time_limit(
+        tmp_path, monkeypatch, profile, timeout):
     labs = _fake_labs(tmp_path, ["01_a"])
-    timeouts = []
+    seen = []
     monkeypatch.setattr(bench, "lab_paths", lambda names=None: labs)
-    monkeypatch.setattr(bench, "run_lab", lambda path, timeout=bench.CELL_TIMEOUT: timeouts.append(timeout) or 0.0)
+    monkeypatch.setattr(bench, "run_lab", lambda path, timeout=bench.CELL_TIMEOUT:
+                        seen.append((timeout, os.environ.get("NNLAB_STATIC"))) or 0.0)
     monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    monkeypatch.delenv("NNLAB_STATIC", raising=False)
     monkeypatch.setattr(profiles, "loaded_backend", lambda: None)
     bench.run_bench(profile, out_dir=tmp_path)
-    assert timeouts == [timeout]
+    assert seen == [(timeout, "1")]
+    assert "NNLAB_STATIC" not in os.environ   # the caller's setting back afterwards
 
 
 def test_bench_keeps_each_labs_claims_table_beside_its_numbers(tmp_path, monkeypatch):

@@ -337,8 +337,11 @@ def run_bench(profile: str, names: list[str] | None = None, out_dir: Path = OUT_
 
         writer = threading.Thread(target=snapshots, name="bench-snapshots", daemon=True)
         writer.start()
-        saved = {name: os.environ.get(name) for name in ("NNLAB_PROFILE", "NNLAB_QUIET", "NNLAB_RESULTS", RUN_LOG)}
-        os.environ.update(NNLAB_PROFILE=profile, NNLAB_QUIET="1", NNLAB_RESULTS=tmp,
+        saved = {name: os.environ.get(name)
+                 for name in ("NNLAB_PROFILE", "NNLAB_QUIET", "NNLAB_STATIC", "NNLAB_RESULTS", RUN_LOG)}
+        # Nobody sees these notebooks: explorers draw their static figure (a live widget's cell
+        # left nbclient waiting for ever in about one run in six here, its kernel idle).
+        os.environ.update(NNLAB_PROFILE=profile, NNLAB_QUIET="1", NNLAB_STATIC="1", NNLAB_RESULTS=tmp,
                           **{RUN_LOG: str(Path(tmp) / RUN_LOG_FILE)})
         try:
             for path in lab_paths(names):
