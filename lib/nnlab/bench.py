@@ -47,11 +47,11 @@ LABS_DIR = REPO_ROOT / "labs"
 OUT_DIR = REPO_ROOT / "benchmarks"
 RESULT_FIELDS = {f.name for f in fields(Result)}
 RUN_LOG_FILE = "runs.jsonl"
+"""The lab in progress notes its Keras runs here, in its results folder (:func:`nnlab.results.log_run`)."""
 # Seconds a cell of a smoke or quick run may take before the run counts as hung. A full-profile
 # run has no such limit: on a CPU one cell may train for over an hour (lab 4's first training
 # cell trains 24 networks, about an hour on 2 cores), and the GPU call has its own deadline.
 CELL_TIMEOUT = 3600
-"""The lab in progress notes its Keras runs here, in its results folder (:func:`nnlab.results.log_run`)."""
 
 
 def device_description() -> str:
