@@ -29,7 +29,7 @@ from IPython.display import display
 
 import nnlab
 from nnlab import permute, plots, results
-from nnlab.claims import accuracy_noise_margin, ahead_beyond_noise, all_hold, within_margin
+from nnlab.claims import accuracy_noise_margin, ahead_beyond_noise, all_hold, spearman_rho, within_margin
 from nnlab.models import cnn, mlp
 from nnlab.splits import load_splits
 from nnlab.training import evaluate, train
@@ -381,7 +381,7 @@ for name in PATCH_DATASETS:
     steps = {(a, b): difference(patch_acc[name, b], patch_acc[name, a], name) for a, b in zip(sizes, sizes[1:])}
     gains = [f"{a}→{b}" for (a, b), (lead, margin) in steps.items() if ahead_beyond_noise(lead, margin)]
     means = [np.mean(patch_acc[name, p]) for p in sizes]
-    rho = pd.Series(means).rank().corr(pd.Series(sizes).rank())   # Spearman: correlation of ranks
+    rho = spearman_rho(sizes, means)
     patch_checks[name] = (ahead_beyond_noise(gap, threshold), gap, threshold, gains, rho)
     print(f"{name}: patch {PATCHES[0]} vs full permutation: {100 * gap:+.2f} pp (counts above "
           f"{100 * threshold:.2f} pp); steps to a larger patch that gain beyond the noise: "

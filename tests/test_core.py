@@ -305,6 +305,9 @@ def test_rank_trend_confirms_a_trend_only_beyond_chance_and_refutes_the_opposite
     assert claims.rank_trend(x, noisy) == (holds, rho, words)                          # the shuffles are seeded
     # ties share their mean rank: two values only, still a clear fall
     assert claims.rank_trend(x, [2] * 7 + [1] * 8)[0] is True
+    assert claims.spearman_rho(x, noisy) == pytest.approx(rho)                         # the same ρ, untested
+    assert claims.spearman_rho([1, 2, 2, 3], [4, 3, 3, 1]) == pytest.approx(-1.0)      # ties at their mean rank
+    assert math.isnan(claims.spearman_rho([1, 2, 3], [7, 7, 7]))
     holds, rho, words = claims.rank_trend(x, [5] * 15)                                 # nothing to rank
     assert holds is None and math.isnan(rho) and words == "ρ is undefined: y does not vary"
     with pytest.raises(ValueError, match="equally long"):

@@ -190,6 +190,25 @@ def level(values: Mapping[str, float], n: int, *, points: float = 1.0, reference
     return holds, words
 
 
+def _centred_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks of ``values`` (ties share their mean rank, as Spearman's ρ needs), centred and scaled to unit
+    length, so that the dot product of two such vectors is Spearman's ρ. ``values`` must vary."""
+    import pandas as pd   # here, not at the top: nnlab's start-up imports this module
+
+    ranks = pd.Series(values).rank().to_numpy()
+    ranks = ranks - ranks.mean()
+    return ranks / np.linalg.norm(ranks)
+
+
+def spearman_rho(x: Sequence[float], y: Sequence[float]) -> float:
+    """Spearman's rank correlation of ``x`` and ``y``: +1 when ``y`` rises at every step of ``x``, −1 when it
+    falls at every step; NaN when either does not vary. Lab 4 quotes it; :func:`rank_trend` tests it."""
+    x_values, y_values = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if np.ptp(x_values) == 0 or np.ptp(y_values) == 0:
+        return math.nan
+    return float(_centred_ranks(x_values) @ _centred_ranks(y_values))
+
+
 def rank_trend(x: Sequence[float], y: Sequence[float], *, falling: bool = True, shuffles: int = 10_000,
                alpha: float = 0.05, items: str = "pairs") -> tuple[bool | None, float, str]:
     """Test "``y`` tends to fall as ``x`` rises" (``falling=False``: to rise) by Spearman's rank correlation ρ
@@ -208,14 +227,7 @@ def rank_trend(x: Sequence[float], y: Sequence[float], *, falling: bool = True, 
     if np.ptp(x_values) == 0 or np.ptp(y_values) == 0:
         return None, math.nan, "ρ is undefined: " + ("x" if np.ptp(x_values) == 0 else "y") + " does not vary"
 
-    import pandas as pd   # here, not at the top: nnlab's start-up imports this module
-
-    def centred_ranks(values: np.ndarray) -> np.ndarray:   # ties share their mean rank, as Spearman's ρ needs
-        ranks = pd.Series(values).rank().to_numpy()
-        ranks = ranks - ranks.mean()
-        return ranks / np.linalg.norm(ranks)
-
-    rx, ry = centred_ranks(x_values), centred_ranks(y_values)
+    rx, ry = _centred_ranks(x_values), _centred_ranks(y_values)
     rho = float(rx @ ry)
     rng = np.random.default_rng(20_240_521)   # the test's own stream: same verdict on every rerun
     shuffled = ry[rng.permuted(np.tile(np.arange(len(ry)), (shuffles, 1)), axis=1)]
