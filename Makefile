@@ -22,6 +22,11 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 DATASETS ?= mnist fashion_mnist cifar10
 PYTEST_ARGS ?=
+# make test spreads its files over TEST_WORKERS pytest-xdist processes; each file (a lab's cells
+# in order, a test module) stays on one. Two suit a 2-core machine: much of a smoke-profile test
+# is Python, compilation and kernel start-up, which one process leaves a core idle for.
+# TEST_WORKERS=0 runs everything in one process, in file order.
+TEST_WORKERS ?= 2
 
 # The website serves its own MathJax (from the npm registry, into _build/vendor; see
 # book/_ext/nnlab_book.py), so no page needs a CDN to draw its math.
@@ -39,7 +44,8 @@ help: ## list the targets
 	@echo "Settings: NNLAB_PROFILE=smoke|quick|full (default: full on a GPU, quick otherwise),"
 	@echo "          KERAS_BACKEND=tensorflow|jax|torch, NNLAB_DATA=<cache folder> (book/setup.md lists the rest)."
 	@echo "Make variables: PYTHON=python3.11 (the Python for .venv), DATASETS=\"mnist fashion_mnist\" (what to fetch),"
-	@echo "          PYTEST_ARGS=\"-x --durations=20\" (passed to pytest by the test targets)."
+	@echo "          PYTEST_ARGS=\"-x --durations=20\" (passed to pytest by the test targets),"
+	@echo "          TEST_WORKERS=2 (make test's pytest processes; 0: one process, files in order)."
 
 $(STAMP): requirements.txt pyproject.toml
 	@echo "==> setting up $(VENV) (first time: a few minutes)"
@@ -90,7 +96,7 @@ book: setup data ## build the site with every lab executed (profile: NNLAB_PROFI
 test: setup data ## unit tests + every lab executed by nbval (smoke profile)
 	@start=$$(date +%s); \
 	NNLAB_PROFILE=smoke NNLAB_QUIET=1 NNLAB_RESULTS="$(CURDIR)/_build/test-results" $(BIN)/python -m pytest -q --nbval-lax --nbval-current-env \
-		--nbval-cell-timeout=900 --ignore=tests/site tests labs $(PYTEST_ARGS); \
+		--nbval-cell-timeout=900 -n $(TEST_WORKERS) --dist loadfile --ignore=tests/site tests labs $(PYTEST_ARGS); \
 	echo "==> tests finished in $$(( $$(date +%s) - start )) s"
 
 test-site: setup data browser $(MATHJAX) ## build the site (smoke) into _build/site-smoke; check every page in Chromium
