@@ -749,6 +749,27 @@ def test_tensorboard_folder_is_taken_from_the_repository_root_when_relative(monk
     assert training.tensorboard_dir() == tmp_path / "logs"
 
 
+def test_start_lab_fails_before_training_when_tensorboard_logs_cannot_be_written(monkeypatch, tmp_path):
+    """Keras writes the logs through tf.summary, which needs the tensorboard package: without it
+    the first epoch trained, then crashed; start_lab now says so before anything trains."""
+    import importlib.util
+
+    from nnlab import lab
+
+    monkeypatch.setenv("NNLAB_PROFILE", "smoke")
+    monkeypatch.setenv("NNLAB_TENSORBOARD", str(tmp_path / "logs"))
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(lab.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "tensorboard" else real_find_spec(name, *a))
+    with pytest.raises(RuntimeError, match=r"tensorboard is not installed.*pip install tensorboard.*unset"):
+        nnlab.start_lab("Lab 0 — Test")
+    monkeypatch.setattr(lab.importlib.util, "find_spec", lambda name, *a: object())   # both installed
+    nnlab.start_lab("Lab 0 — Test")
+    monkeypatch.delenv("NNLAB_TENSORBOARD")
+    monkeypatch.setattr(lab.importlib.util, "find_spec", lambda name, *a: None)         # logs not asked for
+    nnlab.start_lab("Lab 0 — Test")
+
+
 def test_claims_show_prints_markdown_in_a_script_and_html_in_a_notebook(monkeypatch, capsys, tmp_path):
     monkeypatch.setenv("NNLAB_RESULTS", str(tmp_path))
     table = claims.Claims("test", profile=profiles.Profile("smoke"))

@@ -7,6 +7,7 @@ Introduced in lab 1 (Initialization); every lab starts with::
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
 
 from nnlab.claims import Claims, in_notebook
@@ -23,6 +24,7 @@ def start_lab(title: str, seed: int = 0) -> tuple[Profile, Claims]:
     instead of ``<pandas.io.formats.style.Styler object at 0x…>``.
     """
     profile = get_profile()
+    check_tensorboard()
     print(profile.describe())  # the book shows which profile produced its numbers
     for note in (backend_mismatch_note(), idle_gpu_note()):
         if note:
@@ -34,6 +36,24 @@ def start_lab(title: str, seed: int = 0) -> tuple[Profile, Claims]:
 
         Styler.__repr__ = styled_table_text   # a notebook renders a Styler as HTML and never calls this
     return profile, Claims(title, profile=profile)
+
+
+def check_tensorboard() -> None:
+    """Fail at once, before any training, when ``NNLAB_TENSORBOARD`` asks for logs that cannot be
+    written: Keras writes them through TensorFlow's ``tf.summary`` (on every backend), which needs
+    the ``tensorboard`` package; without it the first epoch would train and then crash."""
+    from nnlab.training import tensorboard_dir
+
+    folder = tensorboard_dir()
+    if folder is None:
+        return
+    missing = [name for name in ("tensorflow", "tensorboard") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise RuntimeError(
+            f"NNLAB_TENSORBOARD is set (logs to {folder}), but {' and '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} not installed: Keras writes the logs with TensorFlow's "
+            f"tf.summary, which needs tensorflow and tensorboard (with any backend). Install with `.venv/bin/python -m pip install {' '.join(missing)}`, "
+            "or unset NNLAB_TENSORBOARD to train without logs.")
 
 
 def styled_table_text(styler: Any) -> str:
