@@ -752,21 +752,21 @@ def test_tensorboard_folder_is_taken_from_the_repository_root_when_relative(monk
 def test_start_lab_fails_before_training_when_tensorboard_logs_cannot_be_written(monkeypatch, tmp_path):
     """Keras writes the logs through tf.summary, which needs the tensorboard package: without it
     the first epoch trained, then crashed; start_lab now says so before anything trains."""
-    import importlib.util
-
     from nnlab import lab
 
     monkeypatch.setenv("NNLAB_PROFILE", "smoke")
     monkeypatch.setenv("NNLAB_TENSORBOARD", str(tmp_path / "logs"))
-    real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(lab.importlib.util, "find_spec",
-                        lambda name, *a: None if name == "tensorboard" else real_find_spec(name, *a))
-    with pytest.raises(RuntimeError, match=r"tensorboard is not installed.*pip install tensorboard.*unset"):
+    monkeypatch.setattr(lab, "_installed", lambda package: package != "tensorboard")
+    with pytest.raises(RuntimeError, match=r"tensorboard is not installed.*pip install tensorboard`, or unset"):
         nnlab.start_lab("Lab 0 — Test")
-    monkeypatch.setattr(lab.importlib.util, "find_spec", lambda name, *a: object())   # both installed
+    monkeypatch.setattr(lab, "_installed", lambda package: False)
+    with pytest.raises(RuntimeError, match=r"tensorflow and tensorboard are not installed.*pip install tensorflow "
+                                           r"tensorboard`"):
+        nnlab.start_lab("Lab 0 — Test")
+    monkeypatch.setattr(lab, "_installed", lambda package: True)    # both installed: the lab starts
     nnlab.start_lab("Lab 0 — Test")
     monkeypatch.delenv("NNLAB_TENSORBOARD")
-    monkeypatch.setattr(lab.importlib.util, "find_spec", lambda name, *a: None)         # logs not asked for
+    monkeypatch.setattr(lab, "_installed", lambda package: False)   # logs not asked for: nothing is needed
     nnlab.start_lab("Lab 0 — Test")
 
 

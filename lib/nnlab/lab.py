@@ -38,6 +38,11 @@ def start_lab(title: str, seed: int = 0) -> tuple[Profile, Claims]:
     return profile, Claims(title, profile=profile)
 
 
+def _installed(package: str) -> bool:
+    """Whether ``package`` can be imported (without importing it)."""
+    return importlib.util.find_spec(package) is not None
+
+
 def check_tensorboard() -> None:
     """Fail at once, before any training, when ``NNLAB_TENSORBOARD`` asks for logs that cannot be
     written: Keras writes them through TensorFlow's ``tf.summary`` (on every backend), which needs
@@ -47,13 +52,14 @@ def check_tensorboard() -> None:
     folder = tensorboard_dir()
     if folder is None:
         return
-    missing = [name for name in ("tensorflow", "tensorboard") if importlib.util.find_spec(name) is None]
+    missing = [name for name in ("tensorflow", "tensorboard") if not _installed(name)]
     if missing:
         raise RuntimeError(
             f"NNLAB_TENSORBOARD is set (logs to {folder}), but {' and '.join(missing)} "
-            f"{'is' if len(missing) == 1 else 'are'} not installed: Keras writes the logs with TensorFlow's "
-            f"tf.summary, which needs tensorflow and tensorboard (with any backend). Install with `.venv/bin/python -m pip install {' '.join(missing)}`, "
-            "or unset NNLAB_TENSORBOARD to train without logs.")
+            f"{'is' if len(missing) == 1 else 'are'} not installed: Keras writes the logs with "
+            "TensorFlow's tf.summary, which needs tensorflow and tensorboard (with any backend). "
+            f"Install with `.venv/bin/python -m pip install {' '.join(missing)}`, or unset "
+            "NNLAB_TENSORBOARD to train without logs.")
 
 
 def styled_table_text(styler: Any) -> str:
