@@ -756,17 +756,17 @@ def test_start_lab_fails_before_training_when_tensorboard_logs_cannot_be_written
 
     monkeypatch.setenv("NNLAB_PROFILE", "smoke")
     monkeypatch.setenv("NNLAB_TENSORBOARD", str(tmp_path / "logs"))
-    monkeypatch.setattr(lab, "_installed", lambda package: package != "tensorboard")
+    monkeypatch.setattr(lab, "_importable", lambda package: package != "tensorboard")
     with pytest.raises(RuntimeError, match=r"tensorboard is not installed.*pip install tensorboard`, or unset"):
         nnlab.start_lab("Lab 0 — Test")
-    monkeypatch.setattr(lab, "_installed", lambda package: False)
+    monkeypatch.setattr(lab, "_importable", lambda package: False)
     with pytest.raises(RuntimeError, match=r"tensorflow and tensorboard are not installed.*pip install tensorflow "
                                            r"tensorboard`"):
         nnlab.start_lab("Lab 0 — Test")
-    monkeypatch.setattr(lab, "_installed", lambda package: True)    # both installed: the lab starts
+    monkeypatch.setattr(lab, "_importable", lambda package: True)    # both installed: the lab starts
     nnlab.start_lab("Lab 0 — Test")
     monkeypatch.delenv("NNLAB_TENSORBOARD")
-    monkeypatch.setattr(lab, "_installed", lambda package: False)   # logs not asked for: nothing is needed
+    monkeypatch.setattr(lab, "_importable", lambda package: False)   # logs not asked for: nothing is needed
     nnlab.start_lab("Lab 0 — Test")
 
 

@@ -38,8 +38,10 @@ def start_lab(title: str, seed: int = 0) -> tuple[Profile, Claims]:
     return profile, Claims(title, profile=profile)
 
 
-def _installed(package: str) -> bool:
-    """Whether ``package`` can be imported (without importing it)."""
+def _importable(package: str) -> bool:
+    """Whether the module ``package`` can be imported (found, not imported). Not
+    :func:`nnlab.profiles._installed`, which reads a distribution's version: ``tensorflow-cpu``
+    provides the module ``tensorflow``."""
     return importlib.util.find_spec(package) is not None
 
 
@@ -52,7 +54,7 @@ def check_tensorboard() -> None:
     folder = tensorboard_dir()
     if folder is None:
         return
-    missing = [name for name in ("tensorflow", "tensorboard") if not _installed(name)]
+    missing = [name for name in ("tensorflow", "tensorboard") if not _importable(name)]
     if missing:
         raise RuntimeError(
             f"NNLAB_TENSORBOARD is set (logs to {folder}), but {' and '.join(missing)} "
