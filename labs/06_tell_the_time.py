@@ -462,7 +462,13 @@ display(pd.DataFrame(hour_rows).T.rename_axis(["preset", "family"])
 # once it reads the hour: its minute head outputs one number,
 # whose target drops from 59 to 0 when the minute hand passes 12, so clocks just before or after
 # the full hour can get a minute from the other end of the range — an error of almost an hour
-# with the hour right. That is the jump of the single cosine again. The third column shows how
+# with the hour right. That is the jump of the single cosine again. How the two heads are read
+# together decides how often it bites. `nnlab` takes the minute output as an offset from the
+# start of the hour class: a head that says −0.01 of an hour with the hour class 3 reads 2:59.4,
+# just before 3 o'clock, right to within a minute for a clock at 3:00. Read *modulo 1*, as our
+# first decoder did, the same output meant 3:59 — an hour off with both heads nearly right. On
+# the easy clocks in the full profile (on a CPU, the same trained model) that decoder put 1.7 % of
+# the test clocks an hour off and this one 0.1 %. The third column shows how
 # many of a model's hour-sized errors have the minute hand near 12: most, where this is the
 # cause; few, where the model is still guessing the hour (as on the hard clocks in the smaller
 # profiles). The periodic model is built
@@ -536,7 +542,7 @@ display(pd.DataFrame(transfer).T.rename_axis("family").style.format("{:.2f}", na
 # ones where a profile did not train every family on the hard ones: the evidence says which);
 # they are asserted only in the full profile and shown as indicative otherwise. Which family is
 # more accurate is judged by the share of test clocks read to within 5 minutes, not by the
-# mean error: a few readings an hour off (the multi-head model's slips at the full hour) move
+# mean error: a few readings an hour off (slips at the full hour) move
 # a mean by minutes, and the share is a proportion whose noise on these test clocks is known
 # (`nnlab.claims.accuracy_noise_margin`), so a lead inside it decides nothing. The means are in
 # the evidence.
@@ -648,7 +654,9 @@ claims.assert_all()
 # 3. An hour off at the wrap. A multi-head model reads 11:58 with the right hour class (11)
 #    but a minute output of 0.02 instead of 0.97. By hand: what time does that decode to, and
 #    how many minutes off is it? Check with `clocks.decode_multi_head([11], [0.02])` and
-#    `clocks.common_sense_error`; then read the column "… with the minute hand near 12".
+#    `clocks.common_sense_error`; then read the column "… with the minute hand near 12". Now a
+#    clock at 12:00 read with hour class 0 and a minute output of −0.01: what does
+#    `decode_multi_head` give, and what would the minute read modulo 1 (`np.mod(-0.01, 1)`) give?
 # 4. How far off may the hour hand be? Make by hand the outputs of a periodic model that
 #    reads the minute hand of 2:59 exactly and its hour hand $e$ minutes off:
 #    $(\sin a, \cos a, \sin b, \cos b)$ with $a = 2\pi(179+e)/720$ and $b = 2\pi\cdot59/60$, for

@@ -287,15 +287,17 @@ def test_decoders_stay_on_the_dial_at_the_wrap():
     # Just below 12:00, np.mod alone rounds to 720.0 (np.mod(-1e-14, 720) == 720.0).
     below = {
         "regression": clocks.decode_regression([-1e-14, 719.99, 720.0, -720.0]),
-        "multi-head": clocks.decode_multi_head([11, 11, 0], [-1e-17, 0.999, 1.0]),
+        "multi-head": clocks.decode_multi_head([0, 11, 0], [-1e-17, 0.999, 1.0]),
         "periodic": clocks.decode_periodic([[-1e-17, 1.0], [0.0, 1.0]]),
         "hands": clocks.decode_hands_periodic([[-1e-17, 1.0, -1e-17, 1.0]]),
     }
     for name, minutes in below.items():
         assert ((minutes >= 0) & (minutes < 720)).all(), (name, minutes)
     np.testing.assert_allclose(below["regression"], [0, 719.99, 0, 0], atol=1e-9)
-    np.testing.assert_allclose(below["multi-head"], [0, 719.94, 0], atol=1e-9)   # the minute head is read modulo 1
-    assert clocks.decode_multi_head([0], [1.02])[0] == pytest.approx(1.2)   # 1.02 of an hour: 1 minute past 12
+    np.testing.assert_allclose(below["multi-head"], [0, 719.94, 60], atol=1e-9)
+    # The minute head is an offset from the hour class, not read modulo 1: a hair below 0 is just
+    # before the class's hour (not 59 minutes past it), 1.02 is 1.2 minutes into the next hour.
+    np.testing.assert_allclose(clocks.decode_multi_head([3, 0, 11], [-0.01, 1.02, 1.01]), [179.4, 61.2, 0.6], atol=1e-9)
     assert clocks.wrap(-1e-14) == 0.0 and clocks.wrap(-30.0) == 690.0 and clocks.wrap(61.5, 60.0) == 1.5
 
 

@@ -676,13 +676,16 @@ def encode_multi_head(hours: Any, minutes: Any) -> tuple[np.ndarray, np.ndarray]
 def decode_multi_head(hour_classes: Any, minute_fraction: Any) -> np.ndarray:
     """Minutes past 12 from an hour class and a minute head output (fraction of an hour).
 
-    The minute output is taken modulo 1, so a minute head that says 1.02
-    gives 1 minute past, not 61 (and -0.02, 59 minutes past the hour class:
-    the heads are read independently). The result is on the dial, in [0, 720).
+    The minute output is read as it stands, as an offset from the start of the
+    hour class: with hour class 3, a minute head that says -0.01 reads 2:59.4
+    and one that says 1.02 reads 4:01.2.  Its target lies in [0, 1), but near
+    the full hour a trained head lands a hair outside that range; reading it
+    modulo 1 instead would turn 3:00 minus a few seconds into 3:59 — an hour
+    off with both heads nearly right.  The result is on the dial, in [0, 720).
 
     Introduced in lab 6 (Tell the time).
     """
-    fraction = np.mod(np.asarray(minute_fraction, dtype=np.float64).reshape(-1), 1.0)
+    fraction = np.asarray(minute_fraction, dtype=np.float64).reshape(-1)
     return wrap(np.asarray(hour_classes).reshape(-1) * 60 + fraction * 60)
 
 
