@@ -374,7 +374,7 @@ for preset, by_family in runs.items():
     for family, run in by_family.items():
         summary = cm.error_summary(truth, run.extra["test_minutes"])
         errors[preset][family] = clocks.common_sense_error(truth, run.extra["test_minutes"])
-        if "minute_modulo_1" in run.extra:
+        if family == "multi_head":
             errors_modulo_1[preset] = clocks.common_sense_error(truth, run.extra["minute_modulo_1"])
         class_acc = (np.mean(run.extra["test_minutes"] // 30 == truth // 30) if family == "classes_24" else np.nan)
         rows[(preset, cm.FAMILY_TITLES[family])] = {
