@@ -17,6 +17,10 @@
 #   python3.12 -m venv /tmp/device312 && /tmp/device312/bin/pip install jax numpy pandas ...
 # Default LAB-ARGUMENTS: the call of benchmarks/README.md. Output: _build/device-rehearsal/
 # (the files a device call brings back). Took 5–7 minutes on a 2-core CPU (all labs passed).
+#
+# PROFILE=rehearsal runs the nnlab profile of that name instead of smoke: the full profile's
+# structure (every sweep variant, model family and claim) at the smoke profile's sizes, so code
+# that only the full profile reaches runs here too (nnlab/profiles.py). It takes longer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,8 +42,9 @@ chmod +x "$scratch/bin/nvidia-smi"
 out=_build/device-rehearsal
 rm -rf "$out"
 (( $# )) || set -- --throughput --alone 05c --parallel 06 03 05a 05b 01,02,04
-echo "==> rehearsing: device_run.sh --profile smoke $* (output in $out)"
+profile=${PROFILE:-smoke}
+echo "==> rehearsing: device_run.sh --profile $profile $* (output in $out)"
 PATH="$scratch/bin:$PATH" OUT="$out" SITE="$scratch/site" NNLAB_DATA="$scratch/data" JAX_CACHE="$scratch/jax-cache" \
-    NNLAB_PROFILE=smoke \
+    NNLAB_PROFILE="$profile" \
     DEADLINE_S=${DEADLINE_S:-1500} THROUGHPUT_ARGS=${THROUGHPUT_ARGS:-"--steps 5 --warmup-steps 2 --width 8 --images 3000"} \
-    bash benchmarks/device_run.sh --profile smoke "$@"
+    bash benchmarks/device_run.sh --profile "$profile" "$@"

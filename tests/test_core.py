@@ -21,6 +21,26 @@ def test_profile_from_environment(monkeypatch):
     assert p.name == "smoke" and p.pick(smoke=1, quick=2, full=3) == 1 and not p.is_full
 
 
+def test_rehearsal_takes_the_full_profiles_structure_at_the_smoke_profiles_sizes():
+    p = profiles.Profile("rehearsal")
+    assert not p.is_full   # its accuracy claims are not asserted: tiny data, one epoch
+    assert p.pick(smoke=600, quick=5000, full=None) == 600 and p.pick(smoke=1, quick=3, full=20) == 1
+    assert p.pick(smoke=("periodic",), quick=("multi_head", "periodic"), full=("a", "b", "c")) == ("a", "b", "c")
+    sweeps = p.pick(smoke={"strides": [8], "depth": []}, quick={}, full={"strides": [2, 4, 8], "depth": [1, 3]})
+    assert sweeps == {"strides": [2, 4, 8], "depth": [1, 3]}
+    trunk = p.pick(smoke=dict(widths=(8,), head_width=32), quick={}, full=dict(widths=(32, 64), head_width=256, extra=1))
+    assert trunk == {"widths": (32, 64), "head_width": 32, "extra": 1}
+    from types import MappingProxyType
+    cnn = p.pick(smoke={"width": 4, "epochs": 1}, quick={}, full=MappingProxyType({"width": 64, "epochs": 24, "cutout": 8}))
+    assert cnn == {"width": 4, "epochs": 1, "cutout": 8}   # lab 5c's full recipe: its cutout is rehearsed too
+
+
+def test_a_rehearsal_bench_stays_out_of_the_books_results(tmp_path):
+    from nnlab import bench
+    with pytest.raises(SystemExit, match="--out"):
+        bench.run_bench("rehearsal", ["01"])
+
+
 def test_profile_auto_selects_by_device(monkeypatch):
     monkeypatch.delenv("NNLAB_PROFILE", raising=False)
     monkeypatch.setattr(profiles, "gpu_available", lambda: True)

@@ -318,6 +318,10 @@ def run_bench(profile: str, names: list[str] | None = None, out_dir: Path = OUT_
     from nnlab.profiles import get_profile, keras_backend
 
     profile = get_profile(profile).name  # validates the name with a clear error; " Quick " → "quick"
+    if profile == "rehearsal" and Path(out_dir).resolve() == OUT_DIR.resolve():
+        raise SystemExit("A rehearsal's numbers come from tiny data and mean nothing, so they stay out of "
+                         f"{OUT_DIR} (the book's results page reads it): pass --out <folder>, "
+                         "e.g. --out /tmp/nnlab-rehearsal")
     backend = keras_backend()
     stem = bench_stem(profile, backend, out_dir)
     failed: list[str] = []

@@ -12,6 +12,12 @@ quick     building the book on a CPU                  minutes per lab; meaningfu
 full      a GPU                                       the real experiment; beats the reports
 ========  ==========================================  =====================================
 
+A fourth, ``rehearsal``, is for the people who maintain the labs, not for readers: the full
+profile's *structure* at the smoke profile's *sizes* (:meth:`Profile.pick`). Every variant,
+model family and claim of the full profile runs — code that only the full profile reaches
+fails in minutes on a CPU instead of on a scarce GPU — but on tiny data for one epoch, so its
+accuracy claims are not asserted (``is_full`` is False) and its numbers mean nothing.
+
 When the variable is unset, nnlab picks ``full`` on a machine with an NVIDIA GPU that the
 Keras backend can use (:func:`gpu_available`) and ``quick`` otherwise. A lab asks for its
 knobs with :meth:`Profile.pick`::
@@ -26,6 +32,7 @@ import functools
 import os
 import shutil
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from typing import TypeVar
@@ -35,6 +42,7 @@ from nnlab._environment import requested_backend
 T = TypeVar("T")
 
 PROFILE_NAMES = ("smoke", "quick", "full")
+REHEARSAL = "rehearsal"   # for maintainers, so left out of the error messages that list the profiles
 
 
 class ProfileError(ValueError):
@@ -138,7 +146,7 @@ class Profile:
     chosen_by: str = "NNLAB_PROFILE"
 
     def __post_init__(self) -> None:
-        if self.name not in PROFILE_NAMES:
+        if self.name not in (*PROFILE_NAMES, REHEARSAL):
             if self.chosen_by == "NNLAB_PROFILE":
                 fix = "Set NNLAB_PROFILE to one of {} (or unset it: full on a GPU, quick otherwise)."
             else:
@@ -146,7 +154,9 @@ class Profile:
             raise ProfileError(f"Unknown profile {self.name!r}. " + fix.format(", ".join(PROFILE_NAMES)))
 
     def pick(self, *, smoke: T, quick: T, full: T) -> T:
-        """Return the value given for this profile."""
+        """Return the value given for this profile; in the rehearsal, :func:`rehearsal_value`."""
+        if self.name == REHEARSAL:
+            return rehearsal_value(smoke, full)
         return {"smoke": smoke, "quick": quick, "full": full}[self.name]
 
     @property
@@ -158,6 +168,22 @@ class Profile:
         """One line for a lab's first output: profile, backend and device."""
         device = "GPU" if gpu_available() else "CPU"
         return f"nnlab profile: {self.name} (set by {self.chosen_by}) · backend: {keras_backend()} · device: {device}"
+
+
+def rehearsal_value(smoke: T, full: T) -> T:
+    """The rehearsal profile's pick: the full profile's structure at the smoke profile's sizes.
+
+    A list or tuple is a choice of *what* runs (the variants of a sweep, the model families, the
+    widths of a network), so the full profile's is taken; anything else — a number of images or
+    epochs, ``None`` for "all the data", a string — is a size, so the smoke profile's is taken. A
+    dict is merged key by key by the same rule, with the full profile's keys (a key the smoke
+    dict lacks keeps the full value).
+    """
+    if isinstance(full, (list, tuple)):
+        return full
+    if isinstance(full, Mapping) and isinstance(smoke, Mapping):
+        return {key: rehearsal_value(smoke.get(key, value), value) for key, value in full.items()}  # type: ignore[return-value]
+    return smoke
 
 
 def get_profile(name: str | None = None) -> Profile:
