@@ -315,10 +315,10 @@ def run_bench(profile: str, names: list[str] | None = None, out_dir: Path = OUT_
     bench processes share the device (``device_run.sh --parallel``), recorded with each lab's seconds.
     A cell that runs longer than :data:`CELL_TIMEOUT` fails its lab, except in the full profile.
     """
-    from nnlab.profiles import get_profile, keras_backend
+    from nnlab.profiles import REHEARSAL, get_profile, keras_backend
 
     profile = get_profile(profile).name  # validates the name with a clear error; " Quick " → "quick"
-    if profile == "rehearsal" and Path(out_dir).resolve() == OUT_DIR.resolve():
+    if profile == REHEARSAL and Path(out_dir).resolve() == OUT_DIR.resolve():
         raise SystemExit("A rehearsal's numbers come from tiny data and mean nothing, so they stay out of "
                          f"{OUT_DIR} (the book's results page reads it): pass --out <folder>, "
                          "e.g. --out /tmp/nnlab-rehearsal")

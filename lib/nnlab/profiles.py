@@ -176,8 +176,8 @@ def rehearsal_value(smoke: T, full: T) -> T:
     A list or tuple is a choice of *what* runs (the variants of a sweep, the model families, the
     widths of a network), so the full profile's is taken; anything else — a number of images or
     epochs, ``None`` for "all the data", a string — is a size, so the smoke profile's is taken. A
-    dict is merged key by key by the same rule, with the full profile's keys (a key the smoke
-    dict lacks keeps the full value).
+    dict (any mapping) is merged key by key by the same rule, with the full profile's keys: a key
+    the smoke one lacks, such as lab 5c's ``cutout``, keeps the full value.
     """
     if isinstance(full, (list, tuple)):
         return full
