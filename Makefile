@@ -159,7 +159,7 @@ device-kit: setup data ## prepare .device/ (wheels + data) for a GPU run with JA
 device-rehearsal: ## rehearse the GPU call here (smoke, JAX, stand-in nvidia-smi); PYTHON312=<a Python 3.12 with JAX>, PROFILE=rehearsal for the full profile's structure
 	@[ -n "$(PYTHON312)" ] || { echo "make device-rehearsal needs PYTHON312=<a CPython 3.12 with JAX>: see benchmarks/device_rehearsal.sh" >&2; exit 1; }
 	@$(MAKE) --no-print-directory device-kit
-	PYTHON=$(PYTHON312) PROFILE=$(or $(PROFILE),smoke) benchmarks/device_rehearsal.sh
+	PYTHON=$(PYTHON312) PROFILE=$(PROFILE) benchmarks/device_rehearsal.sh
 
 lab: setup data ## open the labs in JupyterLab (.py labs open as notebooks)
 	$(BIN)/jupyter lab labs

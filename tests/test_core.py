@@ -35,7 +35,7 @@ def test_rehearsal_takes_the_full_profiles_structure_at_the_smoke_profiles_sizes
     assert cnn == {"width": 4, "epochs": 1, "cutout": 8}   # lab 5c's full recipe: its cutout is rehearsed too
 
 
-def test_a_rehearsal_bench_stays_out_of_the_books_results(tmp_path):
+def test_a_rehearsal_bench_stays_out_of_the_books_results():
     from nnlab import bench
     with pytest.raises(SystemExit, match="--out"):
         bench.run_bench("rehearsal", ["01"])
