@@ -12,8 +12,10 @@ or answers >= 400, when an image does not load, when a link to a local page or f
 anchor in it) leads nowhere, when it asks an external host for anything, when its math is
 left untypeset, or when it shows a widget the static site cannot draw ("Loading widget…").
 A lab page also fails without the figures its executed notebook holds (at least one), or
-without its download links (.ipynb and .py). Screenshots of the landing page and the first
-lab go to ``NNLAB_SCREENSHOT_DIR`` (default: beside the HTML folder).
+without its download links (.ipynb and .py). In a desktop and a phone-sized window, the first lab
+must show one search field, which opens the search, and a menu button that shows and hides the
+list of pages. Screenshots of the landing page and the first lab go to ``NNLAB_SCREENSHOT_DIR``
+(default: beside the HTML folder).
 """
 
 from __future__ import annotations
@@ -304,6 +306,47 @@ def test_results_page_lists_results(visit):
     assert "<table" in probes and "clock reader" in probes, (
         "the results page lacks the table of CPU probes included from benchmarks/README.md "
         "(are its probes:start/probes:end markers still there?)")
+
+
+# --- navigation ------------------------------------------------------------------------------
+
+VISIBLE_SEARCH_FIELDS = """() => Array.from(document.querySelectorAll('.search-button__button'))
+    .filter(e => { const r = e.getBoundingClientRect();
+                   return r.width > 0 && r.height > 0 && getComputedStyle(e).visibility !== 'hidden'; }).length"""
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 900}, {"width": 400, "height": 800}],
+                         ids=["desktop", "phone"])
+def test_navigation_controls_work(browser, server, viewport):
+    """The lab page shows one search field, and its menu button hides and shows the list of pages on a
+    desktop and opens it on a phone, where that list is the only way to reach the other labs. (With
+    pydata-sphinx-theme 0.17 the button did nothing until ``navbar_persistent`` was set in _config.yml.)"""
+    ctx = browser.new_context(viewport=viewport)
+    try:
+        page = ctx.new_page()
+        page.route("**/*", lambda r: r.continue_() if _is_local(r.request.url, server) else r.abort())
+        page.goto(f"{server}/{LAB_PAGES[0]}", wait_until="networkidle")
+        assert page.evaluate(VISIBLE_SEARCH_FIELDS) == 1, "the page should show exactly one search field"
+        page.locator(".search-button__button:visible").first.click()
+        assert page.evaluate("() => document.querySelector('#pst-search-dialog').open"), "search did not open"
+        page.keyboard.press("Escape")
+        menu = page.locator("button.primary-toggle:visible")
+        assert menu.count() == 1, f"expected one visible menu button, found {menu.count()}"
+        # the link to the last lab, in the sidebar or (on a phone) in the dialog the menu opens
+        link = f'a[href$="{Path(LAB_PAGES[-1]).name}"]'
+        other_lab = page.locator(f"#pst-primary-sidebar {link}, #pst-primary-sidebar-modal {link}")
+        shown = other_lab.locator("visible=true")
+        phone = viewport["width"] < 960
+        assert (shown.count() == 0) == phone, "the list of pages should start open on a desktop, closed on a phone"
+        menu.click()
+        if phone:
+            shown.first.wait_for(state="visible", timeout=3_000)
+        else:
+            other_lab.first.wait_for(state="hidden", timeout=3_000)
+            menu.click()   # and back
+            shown.first.wait_for(state="visible", timeout=3_000)
+    finally:
+        ctx.close()
 
 
 # --- screenshots ---------------------------------------------------------------------------
