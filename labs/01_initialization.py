@@ -67,7 +67,7 @@ print(splits.summary())
 x_train, x_val, x_test = (x.reshape(len(x), -1) for x in (splits.x_train, splits.x_val, splits.x_test))
 y_train, y_val, y_test = splits.y_train, splits.y_val, splits.y_test
 EPOCHS = profile.pick(smoke=1, quick=6, full=20)
-plots.image_grid(splits.x_train[:16], [str(c) for c in y_train[:16]], ncols=16, size=0.8);
+plots.image_grid(splits.x_train[:16], [str(c) for c in y_train[:16]], ncols=8, size=1.0);
 
 # %% [markdown]
 # ## A multilayer perceptron in NumPy
